@@ -1,0 +1,148 @@
+"""Specimens: list, create, read, update, withdraw, and their images and history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+
+from app.core import catalogue
+from app.core.models import (
+    Direction,
+    ImageKind,
+    Mode,
+    SpecimenCreate,
+    SpecimenEventPublic,
+    SpecimenImagePublic,
+    SpecimenPage,
+    SpecimenPublic,
+    SpecimenUpdate,
+    Status,
+)
+from app.deps import ActorDep, ServicesDep, SessionDep, StoreDep, read_upload
+from ingestion.specimens import add_image, add_specimen
+
+router = APIRouter(prefix="/specimens", tags=["specimens"])
+
+
+@router.get("")
+def list_specimens(
+    session: SessionDep,
+    services: ServicesDep,
+    country: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+    bcp: Annotated[str | None, Query(max_length=200, description="BCP code or exact name")] = None,
+    direction: Direction | None = None,
+    mode: Mode | None = None,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    valid_on: Annotated[dt.date | None, Query(description="valid on this date")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="text search")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1)] = 50,
+) -> SpecimenPage:
+    limit = min(limit, services.settings.page_size_max)
+    spec = catalogue.SpecimenFilter(
+        country=country,
+        bcp=bcp,
+        direction=direction,
+        mode=mode,
+        status=status_,
+        valid_on=valid_on,
+        text=q,
+    )
+    rows, total = catalogue.list_specimens(session, spec, offset=offset, limit=limit)
+    items = [catalogue.to_public(session, row) for row in rows]
+    return SpecimenPage(items=items, total=total, offset=offset, limit=limit)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_specimen(
+    session: SessionDep,
+    store: StoreDep,
+    services: ServicesDep,
+    actor: ActorDep,
+    fields: Annotated[SpecimenCreate, Form()],
+    image: Annotated[UploadFile, File(description="scan or photo of the genuine impression")],
+) -> SpecimenPublic:
+    data = await read_upload(image, services.settings.uploads.max_bytes)
+    specimen = add_specimen(session, store, fields, data, actor=actor, limits=services.image_limits)
+    return catalogue.to_public(session, specimen)
+
+
+@router.get("/{specimen_id}")
+def read_specimen(specimen_id: int, session: SessionDep) -> SpecimenPublic:
+    return catalogue.to_public(session, catalogue.get_specimen(session, specimen_id))
+
+
+@router.patch("/{specimen_id}")
+def update_specimen(
+    specimen_id: int, change: SpecimenUpdate, session: SessionDep, actor: ActorDep
+) -> SpecimenPublic:
+    specimen = catalogue.get_specimen(session, specimen_id)
+    return catalogue.to_public(session, catalogue.update_specimen(session, specimen, change, actor))
+
+
+@router.delete("/{specimen_id}")
+def withdraw_specimen(specimen_id: int, session: SessionDep, actor: ActorDep) -> SpecimenPublic:
+    """Withdraw the specimen: it stays in the library with its history, out of active search."""
+    specimen = catalogue.get_specimen(session, specimen_id)
+    return catalogue.to_public(session, catalogue.withdraw_specimen(session, specimen, actor))
+
+
+@router.get("/{specimen_id}/history")
+def specimen_history(specimen_id: int, session: SessionDep) -> list[SpecimenEventPublic]:
+    catalogue.get_specimen(session, specimen_id)
+    events = catalogue.history_of(session, specimen_id)
+    return [SpecimenEventPublic.model_validate(event) for event in events]
+
+
+@router.get("/{specimen_id}/images")
+def list_images(specimen_id: int, session: SessionDep) -> list[SpecimenImagePublic]:
+    catalogue.get_specimen(session, specimen_id)
+    images = catalogue.images_of(session, specimen_id)
+    return [SpecimenImagePublic.model_validate(image) for image in images]
+
+
+@router.post("/{specimen_id}/images", status_code=status.HTTP_201_CREATED)
+async def upload_image(
+    specimen_id: int,
+    session: SessionDep,
+    store: StoreDep,
+    services: ServicesDep,
+    actor: ActorDep,
+    image: Annotated[UploadFile, File()],
+    kind: Annotated[ImageKind, Form()] = ImageKind.DETAIL,
+) -> SpecimenImagePublic:
+    specimen = catalogue.get_specimen(session, specimen_id)
+    data = await read_upload(image, services.settings.uploads.max_bytes)
+    row = add_image(
+        session, store, specimen, data, kind=kind, actor=actor, limits=services.image_limits
+    )
+    return SpecimenImagePublic.model_validate(row)
+
+
+def _image_response(
+    session: SessionDep, store: StoreDep, specimen_id: int, position: int
+) -> Response:
+    catalogue.get_specimen(session, specimen_id)
+    images = catalogue.images_of(session, specimen_id)
+    if position >= len(images):
+        raise catalogue.SpecimenNotFoundError(
+            f"specimen {specimen_id} has no image at position {position}"
+        )
+    image = images[position]
+    return Response(
+        content=store.get(image.object_key),
+        media_type=image.content_type,
+        headers={"ETag": f'"{image.sha256}"', "Cache-Control": "private, max-age=3600"},
+    )
+
+
+@router.get("/{specimen_id}/image", response_class=Response)
+def primary_image(specimen_id: int, session: SessionDep, store: StoreDep) -> Response:
+    return _image_response(session, store, specimen_id, 0)
+
+
+@router.get("/{specimen_id}/images/{position}", response_class=Response)
+def image_at(specimen_id: int, position: int, session: SessionDep, store: StoreDep) -> Response:
+    return _image_response(session, store, specimen_id, position)

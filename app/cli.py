@@ -1,0 +1,73 @@
+"""The `stamplib` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from app.core import catalogue
+from app.core.db import session_scope, upgrade_schema
+from app.core.settings import get_settings
+from app.services import open_services
+
+cli = typer.Typer(
+    help="StampLib: e-library of genuine border stamp specimens.", no_args_is_help=True
+)
+specimens_cli = typer.Typer(help="Browse the catalogue.", no_args_is_help=True)
+db_cli = typer.Typer(help="Catalogue database.", no_args_is_help=True)
+cli.add_typer(specimens_cli, name="specimens")
+cli.add_typer(db_cli, name="db")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Serve the web UI and the API."""
+    settings = get_settings()
+    if settings.auto_migrate:
+        upgrade_schema(settings.database_url)
+    typer.echo(f"StampLib on http://{host}:{port}  (catalogue {settings.database_url})")
+    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="info")
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply catalogue migrations up to REVISION."""
+    upgrade_schema(get_settings().database_url, revision)
+    typer.echo(f"catalogue schema at {revision}")
+
+
+@specimens_cli.command("list")
+def specimens_list(
+    country: Annotated[str | None, typer.Option(help="ISO alpha-3 country")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List specimens in the catalogue."""
+    services = open_services(get_settings())
+    with session_scope(services.engine) as session:
+        rows, total = catalogue.list_specimens(
+            session, catalogue.SpecimenFilter(country=country), limit=limit
+        )
+        public = [catalogue.to_public(session, row) for row in rows]
+    if as_json:
+        typer.echo(json.dumps([item.model_dump(mode="json") for item in public], indent=2))
+        return
+    for item in public:
+        typer.echo(
+            f"{item.id:>6}  {item.country}  {item.bcp_name:<32} {item.direction:<5} "
+            f"{item.mode:<4} {item.status}"
+        )
+    typer.echo(f"{len(public)} of {total} specimens")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    cli()

@@ -1,0 +1,1 @@
+"""What every part of StampLib shares: settings, the catalogue and the object store."""

@@ -1,0 +1,223 @@
+"""The catalogue: specimens, their images and their history, as SQLModel families."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+import pycountry
+import sqlalchemy as sa
+from pydantic import field_validator, model_validator
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Direction(StrEnum):
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class Mode(StrEnum):
+    AIR = "air"
+    LAND = "land"
+    SEA = "sea"
+    RAIL = "rail"
+
+
+class Shape(StrEnum):
+    RECTANGLE = "rectangle"
+    ROUNDED_RECTANGLE = "rounded_rectangle"
+    CIRCLE = "circle"
+    OVAL = "oval"
+    TRIANGLE = "triangle"
+    OCTAGON = "octagon"
+    OTHER = "other"
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+def stored_enum(enum_cls: type[StrEnum]) -> sa.Enum:
+    """Store an enum by value in a plain string column (no database enum types to migrate)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=24,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def normalise_country(value: str) -> str:
+    """Return the ISO 3166-1 alpha-3 code for `value`, or raise ValueError."""
+    code = value.strip().upper()
+    if len(code) != 3 or pycountry.countries.get(alpha_3=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-3 country code (e.g. MYS, THA)")
+    return code
+
+
+def check_validity_period(valid_from: dt.date | None, valid_to: dt.date | None) -> None:
+    if valid_from and valid_to and valid_from > valid_to:
+        raise ValueError(f"valid_from {valid_from} is after valid_to {valid_to}")
+
+
+class SpecimenFields(SQLModel):
+    """Descriptive fields a librarian edits; shared by create, update and the table."""
+
+    bcp_code: str | None = Field(default=None, max_length=32)
+    shape: Shape = Field(default=Shape.OTHER, sa_type=stored_enum(Shape))
+    ink_colour: str | None = Field(default=None, max_length=32)
+    width_mm: float | None = Field(default=None, gt=0, le=300)
+    height_mm: float | None = Field(default=None, gt=0, le=300)
+    security_code: str | None = Field(default=None, max_length=64)
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    status: Status = Field(default=Status.ACTIVE, index=True, sa_type=stored_enum(Status))
+    notes: str | None = Field(default=None, max_length=4000)
+
+
+class SpecimenBase(SpecimenFields):
+    country: str = Field(index=True, min_length=3, max_length=3)
+    bcp_name: str = Field(index=True, min_length=1, max_length=200)
+    direction: Direction = Field(index=True, sa_type=stored_enum(Direction))
+    mode: Mode = Field(default=Mode.AIR, index=True, sa_type=stored_enum(Mode))
+
+
+class SpecimenCreate(SpecimenBase):
+    @field_validator("country", mode="before")
+    @classmethod
+    def _country(cls, value: Any) -> Any:
+        return normalise_country(value) if isinstance(value, str) else value
+
+    @field_validator("bcp_name")
+    @classmethod
+    def _bcp_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("bcp_name must not be blank")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _period(self) -> SpecimenCreate:
+        check_validity_period(self.valid_from, self.valid_to)
+        return self
+
+
+class SpecimenUpdate(SQLModel):
+    """A partial change; unset fields stay as they are."""
+
+    country: str | None = Field(default=None, min_length=3, max_length=3)
+    bcp_name: str | None = Field(default=None, min_length=1, max_length=200)
+    direction: Direction | None = None
+    mode: Mode | None = None
+    bcp_code: str | None = Field(default=None, max_length=32)
+    shape: Shape | None = None
+    ink_colour: str | None = Field(default=None, max_length=32)
+    width_mm: float | None = Field(default=None, gt=0, le=300)
+    height_mm: float | None = Field(default=None, gt=0, le=300)
+    security_code: str | None = Field(default=None, max_length=64)
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    status: Status | None = None
+    notes: str | None = Field(default=None, max_length=4000)
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _country(cls, value: Any) -> Any:
+        return normalise_country(value) if isinstance(value, str) else value
+
+
+class Specimen(SpecimenBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    image_key: str = Field(max_length=200)
+    image_sha256: str = Field(min_length=64, max_length=64)
+    image_width: int
+    image_height: int
+    created_by: str = Field(max_length=100)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(max_length=100)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class SpecimenPublic(SpecimenBase):
+    id: int
+    image_sha256: str
+    image_width: int
+    image_height: int
+    image_count: int = 1
+    created_by: str
+    created_at: dt.datetime
+    updated_by: str
+    updated_at: dt.datetime
+
+
+class SpecimenPage(SQLModel):
+    items: list[SpecimenPublic]
+    total: int
+    offset: int
+    limit: int
+
+
+class ImageKind(StrEnum):
+    FRONT = "front"
+    DETAIL = "detail"
+    UV = "uv"
+    OTHER = "other"
+
+
+class SpecimenImage(SQLModel, table=True):
+    """One image of a specimen; position 0 is the primary image mirrored on the specimen."""
+
+    __tablename__ = "specimen_image"
+    __table_args__ = (UniqueConstraint("specimen_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    position: int = Field(ge=0)
+    kind: ImageKind = Field(default=ImageKind.FRONT, sa_type=stored_enum(ImageKind))
+    object_key: str = Field(max_length=200)
+    sha256: str = Field(index=True, unique=True, min_length=64, max_length=64)
+    content_type: str = Field(max_length=64)
+    byte_size: int
+    width: int
+    height: int
+    created_by: str = Field(max_length=100)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class SpecimenImagePublic(SQLModel):
+    position: int
+    kind: ImageKind
+    sha256: str
+    content_type: str
+    byte_size: int
+    width: int
+    height: int
+    created_at: dt.datetime
+
+
+class SpecimenEvent(SQLModel, table=True):
+    """The history of a specimen: who changed what, when. Rows are only ever added."""
+
+    __tablename__ = "specimen_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    action: str = Field(max_length=32)
+    actor: str = Field(max_length=100)
+    at: dt.datetime = Field(default_factory=utcnow)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SpecimenEventPublic(SQLModel):
+    action: str
+    actor: str
+    at: dt.datetime
+    changes: dict[str, Any]

@@ -1,0 +1,38 @@
+"""Builds the StampLib web application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from app.api import health, specimens
+from app.core.settings import Settings, get_settings
+from app.errors import install_error_handlers
+from app.services import open_services
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = open_services(settings)
+        try:
+            yield
+        finally:
+            app.state.services.close()
+
+    app = FastAPI(
+        title="StampLib",
+        summary="E-library of genuine border stamp specimens with visual search",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(specimens.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,1 @@
+"""Taking specimen images into object storage, the catalogue and the index."""

@@ -1,0 +1,145 @@
+"""Storing one specimen (or one more image of a specimen): the step every ingestion path uses."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, func, select
+
+from app.core.catalogue import record_event
+from app.core.models import ImageKind, Specimen, SpecimenCreate, SpecimenImage
+from app.core.storage import ObjectStore, content_key, sha256_hex
+from vision.imageio import DecodedImage, ImageLimits, decode_image
+
+log = logging.getLogger(__name__)
+IMAGE_NAMESPACE = "images"
+
+
+class DuplicateImageError(ValueError):
+    """These exact image bytes are already in the library."""
+
+    def __init__(self, specimen_id: int, sha256: str) -> None:
+        super().__init__(f"this image is already in the library as specimen {specimen_id}")
+        self.specimen_id = specimen_id
+        self.sha256 = sha256
+
+
+def find_image(session: Session, sha256: str) -> SpecimenImage | None:
+    return session.exec(select(SpecimenImage).where(SpecimenImage.sha256 == sha256)).first()
+
+
+def _store_object(
+    store: ObjectStore, data: bytes, decoded: DecodedImage, digest: str
+) -> tuple[str, bool]:
+    """Put the original bytes under their content key; say whether this call created it."""
+    key = content_key(IMAGE_NAMESPACE, digest, decoded.extension)
+    if store.exists(key):
+        return key, False
+    store.put(key, data, decoded.content_type)
+    return key, True
+
+
+def _image_row(
+    specimen_id: int | None,
+    position: int,
+    kind: ImageKind,
+    key: str,
+    digest: str,
+    data: bytes,
+    decoded: DecodedImage,
+    actor: str,
+) -> SpecimenImage:
+    return SpecimenImage(
+        specimen_id=specimen_id or 0,
+        position=position,
+        kind=kind,
+        object_key=key,
+        sha256=digest,
+        content_type=decoded.content_type,
+        byte_size=len(data),
+        width=decoded.width,
+        height=decoded.height,
+        created_by=actor,
+    )
+
+
+def add_specimen(
+    session: Session,
+    store: ObjectStore,
+    fields: SpecimenCreate,
+    image: bytes,
+    *,
+    actor: str,
+    limits: ImageLimits | None = None,
+) -> Specimen:
+    """Validate the image, store it and catalogue the specimen, or change nothing at all."""
+    decoded = decode_image(image, limits)
+    digest = sha256_hex(image)
+    existing = find_image(session, digest)
+    if existing is not None:
+        raise DuplicateImageError(existing.specimen_id, digest)
+    key, created = _store_object(store, image, decoded, digest)
+    try:
+        specimen = Specimen(
+            **fields.model_dump(),
+            image_key=key,
+            image_sha256=digest,
+            image_width=decoded.width,
+            image_height=decoded.height,
+            created_by=actor,
+            updated_by=actor,
+        )
+        session.add(specimen)
+        session.flush()
+        assert specimen.id is not None
+        session.add(_image_row(specimen.id, 0, ImageKind.FRONT, key, digest, image, decoded, actor))
+        record_event(session, specimen.id, "created", actor, fields.model_dump(mode="json"))
+        session.commit()
+    except (SQLAlchemyError, OSError):
+        session.rollback()
+        if created:
+            store.delete(key)
+        raise
+    session.refresh(specimen)
+    log.info("specimen %s stored (%s %s)", specimen.id, specimen.country, specimen.bcp_name)
+    return specimen
+
+
+def add_image(
+    session: Session,
+    store: ObjectStore,
+    specimen: Specimen,
+    image: bytes,
+    *,
+    kind: ImageKind,
+    actor: str,
+    limits: ImageLimits | None = None,
+) -> SpecimenImage:
+    """Attach one more image (detail, UV …) to a specimen after its primary image."""
+    assert specimen.id is not None
+    decoded = decode_image(image, limits)
+    digest = sha256_hex(image)
+    existing = find_image(session, digest)
+    if existing is not None:
+        raise DuplicateImageError(existing.specimen_id, digest)
+    key, created = _store_object(store, image, decoded, digest)
+    try:
+        count = session.exec(
+            select(func.count())
+            .select_from(SpecimenImage)
+            .where(SpecimenImage.specimen_id == specimen.id)
+        ).one()
+        row = _image_row(specimen.id, int(count), kind, key, digest, image, decoded, actor)
+        session.add(row)
+        record_event(
+            session, specimen.id, "image_added", actor, {"kind": kind.value, "sha256": digest}
+        )
+        session.commit()
+    except (SQLAlchemyError, OSError):
+        session.rollback()
+        if created:
+            store.delete(key)
+        raise
+    session.refresh(row)
+    return row

@@ -1,0 +1,1 @@
+"""Vision: decoding, localisation, embedding, matching, comparison and synthetic stamps."""
