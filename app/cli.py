@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -66,6 +67,56 @@ def specimens_list(
             f"{item.mode:<4} {item.status}"
         )
     typer.echo(f"{len(public)} of {total} specimens")
+
+
+@cli.command()
+def ingest(
+    path: Annotated[
+        Path, typer.Argument(help="manifest CSV, folder with manifest.csv, or ZIP", exists=True)
+    ],
+    actor: Annotated[str, typer.Option(help="name recorded as creator")] = "cli",
+) -> None:
+    """Ingest specimens in bulk from a manifest."""
+    from ingestion.bulk import ingest_manifest
+
+    services = open_services(get_settings())
+    with session_scope(services.engine) as session:
+        report = ingest_manifest(
+            session, services.store, path, actor=actor, limits=services.image_limits
+        )
+    for error in report.errors:
+        typer.echo(f"row {error.row} ({error.image}): {error.reason}", err=True)
+    typer.echo(
+        f"{len(report.added)} added, {len(report.unchanged)} already in the library, "
+        f"{len(report.errors)} errors in {report.seconds:.1f}s"
+    )
+    if report.errors:
+        raise typer.Exit(code=1)
+
+
+@cli.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="a small world for a fast check")] = False,
+    specimens: Annotated[int | None, typer.Option(min=10, help="library size")] = None,
+    queries: Annotated[int | None, typer.Option(min=1, help="queries per split")] = None,
+    seed: Annotated[int, typer.Option(help="world seed")] = 0,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("benchmarks/results"),
+) -> None:
+    """Measure accuracy and speed on a synthetic world, beside baselines."""
+    from dataclasses import replace
+
+    from benchmarks.report import markdown_table
+    from benchmarks.run import BenchOptions, run_benchmark
+
+    options = BenchOptions.quick(out, seed) if quick else BenchOptions(out=out, seed=seed)
+    if specimens:
+        options = replace(options, specimens=specimens)
+    if queries:
+        options = replace(options, queries_per_split=queries, unknown_queries=queries)
+    out.mkdir(parents=True, exist_ok=True)
+    results = run_benchmark(options)
+    typer.echo(markdown_table(results))
+    typer.echo(f"results in {out}/results.json")
 
 
 def main() -> None:

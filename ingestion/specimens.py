@@ -102,7 +102,7 @@ def add_specimen(
             store.delete(key)
         raise
     session.refresh(specimen)
-    log.info("specimen %s stored (%s %s)", specimen.id, specimen.country, specimen.bcp_name)
+    log.debug("specimen %s stored (%s %s)", specimen.id, specimen.country, specimen.bcp_name)
     return specimen
 
 

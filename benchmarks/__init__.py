@@ -1,0 +1,1 @@
+"""StampLib's accuracy, latency and scale benchmarks with baselines."""
