@@ -22,12 +22,19 @@ _STREAMS = {"specimen": 1, "scan": 2, "phone": 3, "hard": 4, "unknown": 5, "forg
 
 
 @dataclass(frozen=True)
+class Inking:
+    date: dt.date
+    counter: int
+
+
+@dataclass(frozen=True)
 class Query:
     split: str
     index: int
     design: StampDesign
     design_index: int | None  # None: the stamp is not in the library
     photo: Photo
+    inking: Inking
 
 
 @dataclass(frozen=True)
@@ -52,13 +59,15 @@ class SyntheticWorld:
         span = max((end - design.valid_from).days, 1)
         return design.valid_from + dt.timedelta(days=int(rng.integers(0, span)))
 
-    def specimen_inking(self, index: int) -> tuple[dt.date, int]:
+    def specimen_inking(self, index: int) -> Inking:
         rng = self._rng("specimen", index)
-        return self.impression_date(self.designs[index], rng), int(rng.integers(1, 60))
+        return Inking(self.impression_date(self.designs[index], rng), int(rng.integers(1, 60)))
 
     def specimen(self, index: int) -> NDArray[np.uint8]:
-        date, counter = self.specimen_inking(index)
-        return render_specimen(self.designs[index], date, counter, seed=self.seed * 100_003 + index)
+        inking = self.specimen_inking(index)
+        return render_specimen(
+            self.designs[index], inking.date, inking.counter, seed=self.seed * 100_003 + index
+        )
 
     def _others(self, rng: np.random.Generator, exclude: int | None) -> list[StampDesign]:
         picks = [int(i) for i in rng.integers(0, len(self.designs), 6) if int(i) != exclude]
@@ -69,17 +78,18 @@ class SyntheticWorld:
         rng: np.random.Generator,
         design: StampDesign,
         split: str,
-        avoid: tuple[dt.date, int] | None,
+        avoid: Inking | None,
         exclude: int | None,
-    ) -> Photo:
+    ) -> tuple[Photo, Inking]:
         """Re-ink the design with another date and counter than `avoid`, and photograph it."""
         date = self.impression_date(design, rng)
         counter = int(rng.integers(1, 99))
-        if avoid and date == avoid[0]:
+        if avoid and date == avoid.date:
             date += dt.timedelta(days=1)
-        if avoid and counter == avoid[1]:
+        if avoid and counter == avoid.counter:
             counter += 1
-        return render_photo(rng, design, date, counter, self._others(rng, exclude), split)
+        photo = render_photo(rng, design, date, counter, self._others(rng, exclude), split)
+        return photo, Inking(date, counter)
 
     def query(self, split: str, index: int) -> Query:
         """Query `index` of a split: a random library design, re-inked and photographed."""
@@ -90,8 +100,9 @@ class SyntheticWorld:
         rng = self._rng(split, index)
         rng.integers(len(self.designs))  # keeps the stream aligned with query()
         design = self.designs[design_index]
-        photo = self._photo(rng, design, split, self.specimen_inking(design_index), design_index)
-        return Query(split, index, design, design_index, photo)
+        avoid = self.specimen_inking(design_index)
+        photo, inking = self._photo(rng, design, split, avoid, design_index)
+        return Query(split, index, design, design_index, photo, inking)
 
     @cached_property
     def _library_names(self) -> set[str]:
@@ -110,8 +121,8 @@ class SyntheticWorld:
 
     def unknown_query(self, index: int, split: str = "phone") -> Query:
         design = self.unknown_design(index)
-        photo = self._photo(self._rng("unknown", index), design, split, None, None)
-        return Query(split, index, design, None, photo)
+        photo, inking = self._photo(self._rng("unknown", index), design, split, None, None)
+        return Query(split, index, design, None, photo, inking)
 
     def forgery_pair(self, index: int) -> ForgeryPair:
         """A genuine phone photo and a forged variant's phone photo of one library design."""
@@ -120,6 +131,6 @@ class SyntheticWorld:
         design = self.designs[design_index]
         kind = FORGERY_KINDS[index % len(FORGERY_KINDS)]
         avoid = self.specimen_inking(design_index)
-        genuine = self._photo(rng, design, "phone", avoid, design_index)
-        forged = self._photo(rng, forge(design, kind, rng), "phone", avoid, design_index)
+        genuine, _ = self._photo(rng, design, "phone", avoid, design_index)
+        forged, _ = self._photo(rng, forge(design, kind, rng), "phone", avoid, design_index)
         return ForgeryPair(index, design_index, kind, genuine, forged)

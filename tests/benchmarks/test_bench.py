@@ -1,0 +1,30 @@
+"""The benchmark harness end to end on a tiny world."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import BenchOptions, run_benchmark
+
+
+@pytest.mark.slow
+def test_tiny_bench_writes_results_plots_and_contact_sheet(tmp_path: Path) -> None:
+    options = BenchOptions(out=tmp_path, specimens=12, queries_per_split=3, unknown_queries=3,
+                           orb_queries_per_split=2)
+    results = run_benchmark(options)
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert written == results
+    assert written["specimens"] == 12
+    assert written["ingestion"]["specimens"] == 12
+    for name in ("phash", "orb_bruteforce"):
+        splits = written["methods"][name]["splits"]
+        assert set(splits) == {"scan", "phone", "hard"}
+        assert {"recall@1", "recall@5", "recall@10", "mAP", "queries"} <= set(splits["phone"])
+        assert written["methods"][name]["latency_ms"]["p95"] > 0
+    assert written["methods"]["orb_bruteforce"]["splits"]["hard"]["queries"] == 2
+    for picture in ("recall.png", "latency.png", "contact_sheet.png"):
+        assert (tmp_path / picture).stat().st_size > 10_000
+    assert not (tmp_path / "work").exists()
