@@ -31,7 +31,7 @@ $(HTMX): web/package.json web/package-lock.json
 	cp web/node_modules/htmx.org/dist/htmx.min.js $@
 
 run: setup
-	$(BIN)/stamplib serve
+	$(BIN)/stamplib demo
 
 test: setup
 	$(BIN)/pytest

@@ -38,6 +38,83 @@ def serve(
     uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 
+@cli.command()
+def demo(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    specimens: Annotated[int, typer.Option(min=10, help="synthetic specimens in the demo")] = 150,
+) -> None:
+    """Fill an empty embedded library with synthetic specimens, write sample photos, and serve."""
+    from app.demo import ensure_demo_library
+
+    services = open_services(get_settings())
+    samples = ensure_demo_library(services, specimens=specimens)
+    services.close()
+    typer.echo(f"sample photos to search: {samples}/ (see samples.json for what each shows)")
+    serve(host=host, port=port, workers=1)
+
+
+@cli.command()
+def search(
+    image: Annotated[
+        Path, typer.Argument(help="photo or scan of a stamp", exists=True, dir_okay=False)
+    ],
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 5,
+    country: Annotated[str | None, typer.Option(help="only this country (alpha-3)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Search the library for the genuine specimens a stamp photo may be."""
+    from app.search import SearchFilters
+
+    services = open_services(get_settings())
+    outcome = services.search.search_bytes(
+        image.read_bytes(),
+        SearchFilters(country=country),
+        top_k=top_k,
+        limits=services.image_limits,
+    )
+    with session_scope(services.engine) as session:
+        rows = {
+            m.specimen_id: catalogue.get_specimen(session, m.specimen_id) for m in outcome.matches
+        }
+    services.close()
+    matches = [
+        {
+            "specimen_id": m.specimen_id,
+            "score": m.score,
+            "verified": m.verified,
+            "inliers": m.inliers,
+            "country": rows[m.specimen_id].country,
+            "bcp_name": rows[m.specimen_id].bcp_name,
+            "direction": rows[m.specimen_id].direction,
+            "mode": rows[m.specimen_id].mode,
+            "status": rows[m.specimen_id].status,
+        }
+        for m in outcome.matches
+    ]
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "decision": outcome.decision,
+                    "matches": matches,
+                    "crop": outcome.box,
+                    "timings_ms": outcome.timings_ms,
+                },
+                indent=2,
+                default=str,
+            )
+        )
+        return
+    typer.echo(f"decision: {outcome.decision}")
+    for rank, match in enumerate(matches, start=1):
+        mark = "verified" if match["verified"] else "not verified"
+        typer.echo(
+            f"{rank}. #{match['specimen_id']} {match['country']} {match['bcp_name']} "
+            f"{match['direction']} {match['mode']}  score {match['score']:.3f} ({mark})"
+        )
+
+
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply catalogue migrations up to REVISION."""
@@ -117,6 +194,41 @@ def bench(
     results = run_benchmark(options)
     typer.echo(markdown_table(results))
     typer.echo(f"results in {out}/results.json")
+
+
+@cli.command()
+def train(
+    out: Annotated[Path, typer.Option(help="where weights, sidecar and curve go")] = Path(
+        "vision/models"
+    ),
+    steps: Annotated[int, typer.Option(min=1, help="optimiser steps")] = 1300,
+    batch: Annotated[int, typer.Option(min=4, help="designs per batch")] = 48,
+    seed: Annotated[int, typer.Option(help="seed of model, designs and photos")] = 0,
+    max_minutes: Annotated[float, typer.Option(help="stop early after this long")] = 85.0,
+) -> None:
+    """Train the stamp model on the synthetic world (CPU, reproducible from the seed)."""
+    from vision.training.train import TrainOptions
+    from vision.training.train import train as run_training
+
+    sidecar = run_training(
+        TrainOptions(out=out, steps=steps, batch=batch, seed=seed, max_minutes=max_minutes)
+    )
+    typer.echo(
+        f"weights {sidecar['weights_sha256'][:12]} after {sidecar['training']['steps']} steps"
+    )
+
+
+@cli.command()
+def calibrate(
+    specimens: Annotated[int, typer.Option(min=20, help="validation library size")] = 400,
+    queries: Annotated[int, typer.Option(min=10, help="validation queries per split")] = 120,
+    work: Annotated[Path, typer.Option(help="scratch folder")] = Path("data/calibration"),
+) -> None:
+    """Fit score fusion and decision thresholds on a validation world; store them with the model."""
+    from benchmarks.calibrate import calibrate as run_calibration
+
+    result = run_calibration(work, specimens=specimens, queries=queries, unknown=queries * 2)
+    typer.echo(json.dumps(result, indent=2))
 
 
 def main() -> None:

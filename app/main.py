@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from app.api import health, specimens
+from app.api import health, search, specimens
 from app.core.settings import Settings, get_settings
 from app.errors import install_error_handlers
 from app.services import open_services
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     api = APIRouter(prefix="/api/v1")
     api.include_router(specimens.router)
+    api.include_router(search.router)
     app.include_router(api)
     app.include_router(health.router)
     install_error_handlers(app)

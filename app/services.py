@@ -1,15 +1,21 @@
-"""The long-lived parts one StampLib process holds: settings, catalogue engine, object store."""
+"""The long-lived parts one StampLib process holds: settings, catalogue, object store, search."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy.engine import Engine
 
 from app.core.db import create_catalogue_engine, upgrade_schema
 from app.core.settings import Settings
 from app.core.storage import ObjectStore, open_store
+from app.search import SearchEngine
+from ingestion.vectors import Indexer
+from vision.embedder import Embedder
 from vision.imageio import ImageLimits
+from vision.models import DEFAULT_MODEL, DEFAULT_WEIGHTS
 
 
 @dataclass(kw_only=True)
@@ -17,12 +23,41 @@ class Services:
     settings: Settings
     engine: Engine
     store: ObjectStore
+    _search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def image_limits(self) -> ImageLimits:
         return ImageLimits(**self.settings.uploads.model_dump())
 
+    @cached_property
+    def embedder(self) -> Embedder:
+        weights = self.settings.model_weights
+        if weights is None and self.settings.model == DEFAULT_MODEL:
+            weights = DEFAULT_WEIGHTS
+        embedder = Embedder(model_name=self.settings.model, weights=weights)
+        embedder.load()
+        return embedder
+
+    @property
+    def search(self) -> SearchEngine:
+        """The search engine, built on first use (loads the model, opens or rebuilds the index)."""
+        with self._search_lock:
+            if "_search" not in self.__dict__:
+                self.__dict__["_search"] = SearchEngine(
+                    engine=self.engine,
+                    embedder=self.embedder,
+                    index_dir=self.settings.data_dir / "index",
+                )
+            engine: SearchEngine = self.__dict__["_search"]
+            return engine
+
+    @property
+    def indexer(self) -> Indexer:
+        return self.search.indexer
+
     def close(self) -> None:
+        if "_search" in self.__dict__:
+            self.__dict__["_search"].save()
         self.engine.dispose()
 
 

@@ -7,20 +7,20 @@ import logging
 import resource
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.db import session_scope
-from app.core.settings import Settings
-from app.services import open_services
+import numpy as np
+from numpy.typing import NDArray
+
 from benchmarks.baselines import Method, OrbBruteForce, PerceptualHash
-from benchmarks.library import write_manifest
-from benchmarks.metrics import percentiles, retrieval_summary
+from benchmarks.harness import QueryRecord, build_library, search_query
+from benchmarks.metrics import decision_summary, percentiles, retrieval_summary
 from benchmarks.plots import contact_sheet, plot_latency, plot_recall
 from benchmarks.report import markdown_table
-from ingestion.bulk import ingest_manifest
 from vision.imageio import decode_image
+from vision.models import DEFAULT_WEIGHTS
 from vision.synth.design import twin_fraction
 from vision.synth.world import SPLITS, Query, SyntheticWorld
 
@@ -36,6 +36,7 @@ class BenchOptions:
     queries_per_split: int = 200
     unknown_queries: int = 200
     orb_queries_per_split: int = 50
+    system: bool = True  # measure StampLib's own search (needs the model weights)
 
     @classmethod
     def quick(cls, out: Path, seed: int = 0) -> BenchOptions:
@@ -50,48 +51,85 @@ class BenchOptions:
 
 
 @dataclass
-class _MethodRun:
+class _BaselineRun:
     method: Method
     limit: int
-    ranked: dict[str, list[list[int]]]
-    truth: dict[str, list[int]]
-    latency_ms: list[float]
-    stages: dict[str, list[float]]
+    ranked: dict[str, list[list[int]]] = field(default_factory=lambda: {s: [] for s in SPLITS})
+    truth: dict[str, list[int]] = field(default_factory=lambda: {s: [] for s in SPLITS})
+    latency_ms: list[float] = field(default_factory=list)
+    stages: dict[str, list[float]] = field(default_factory=dict)
     build_s: float = 0.0
 
+    def search(self, query: Query, truth_id: int) -> None:
+        ranked, stages = self.method.search(query.photo.rgb, TOP_K)
+        self.ranked[query.split].append([specimen_id for specimen_id, _ in ranked])
+        self.truth[query.split].append(truth_id)
+        self.latency_ms.append(sum(stages.values()))
+        for stage, ms in stages.items():
+            self.stages.setdefault(stage, []).append(ms)
 
-def _ingest(world: SyntheticWorld, work: Path) -> tuple[list[int], dict[str, Any], list[Any]]:
-    """Render the specimens as a manifest and ingest it through the real bulk path."""
-    started = time.perf_counter()
-    manifest = write_manifest(world, work / "manifest")
-    render_s = time.perf_counter() - started
-    settings = Settings(data_dir=work / "library")
-    services = open_services(settings)
-    with session_scope(services.engine) as session:
-        report = ingest_manifest(session, services.store, manifest, actor="bench")
-    services.close()
-    if report.errors:
-        raise RuntimeError(f"ingestion of the synthetic library failed: {report.errors[:3]}")
-    images = [
-        decode_image((manifest.parent / f"images/{i:05d}.png").read_bytes()).rgb
-        for i in range(len(world.designs))
-    ]
-    stats = {
-        "specimens": len(report.added),
-        "seconds": round(report.seconds, 2),
-        "per_s": round(len(report.added) / max(report.seconds, 1e-9), 2),
-        "render_s": round(render_s, 2),
+    def summary(self) -> dict[str, Any]:
+        return {
+            "splits": {
+                split: retrieval_summary(self.ranked[split], self.truth[split]) for split in SPLITS
+            },
+            "latency_ms": {
+                **percentiles(self.latency_ms),
+                "stages": {name: percentiles(values) for name, values in self.stages.items()},
+            },
+            "build_s": round(self.build_s, 2),
+        }
+
+
+def system_summary(records: list[QueryRecord], ingestion: dict[str, Any]) -> dict[str, Any]:
+    """StampLib's row: recall with and without verification, decisions, latency per stage."""
+    genuine = [r for r in records if r.truth is not None]
+    splits, embedding_only = {}, {}
+    for split in SPLITS:
+        subset = [r for r in genuine if r.split == split]
+        splits[split] = retrieval_summary([r.ranked() for r in subset], [r.truth for r in subset])
+        embedding_only[split] = retrieval_summary(
+            [r.ranked_by_embedding() for r in subset], [r.truth for r in subset]
+        )
+    stage_names = sorted({name for r in records for name in r.timings_ms})
+    unknown = [r.decision for r in records if r.truth is None]
+    phone = [r.decision for r in genuine if r.split == "phone"]
+    decisions: dict[str, Any] = dict(decision_summary(phone, unknown))
+    decisions["genuine_top1_correct_when_match"] = round(
+        float(
+            np.mean(
+                [float(r.ranked()[0] == r.truth) for r in genuine if r.decision == "match"] or [0.0]
+            )
+        ),
+        4,
+    )
+    decisions["by_split"] = {
+        split: {
+            d: sum(r.decision == d for r in genuine if r.split == split)
+            for d in ("match", "uncertain", "no_match")
+        }
+        for split in SPLITS
     }
-    return report.added, stats, images
+    decisions["unknown"] = {d: unknown.count(d) for d in ("match", "uncertain", "no_match")}
+    totals = [sum(r.timings_ms.values()) for r in records]
+    return {
+        "splits": splits,
+        "ablation": {"embedding_only": embedding_only},
+        "decision": decisions,
+        "latency_ms": {
+            **percentiles(totals),
+            "stages": {
+                n: percentiles([r.timings_ms.get(n, 0.0) for r in records]) for n in stage_names
+            },
+        },
+        "ingest_per_s": ingestion["per_s"],
+    }
 
 
-def _search(run: _MethodRun, query: Query, truth_id: int) -> None:
-    ranked, stages = run.method.search(query.photo.rgb, TOP_K)
-    run.ranked[query.split].append([specimen_id for specimen_id, _ in ranked])
-    run.truth[query.split].append(truth_id)
-    run.latency_ms.append(sum(stages.values()))
-    for stage, ms in stages.items():
-        run.stages.setdefault(stage, []).append(ms)
+def _specimen_images(work: Path, count: int) -> list[NDArray[np.uint8]]:
+    return [
+        decode_image((work / f"manifest/images/{i:05d}.png").read_bytes()).rgb for i in range(count)
+    ]
 
 
 def run_benchmark(options: BenchOptions) -> dict[str, Any]:
@@ -100,81 +138,73 @@ def run_benchmark(options: BenchOptions) -> dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     world = SyntheticWorld(seed=options.seed, specimens=options.specimens)
+    with_system = options.system and DEFAULT_WEIGHTS.is_file()
     log.info(
-        "world: %d specimens, twin share %.2f", len(world.designs), twin_fraction(world.designs)
+        "world: %d specimens, twin share %.2f; StampLib search %s",
+        len(world.designs),
+        twin_fraction(world.designs),
+        "on" if with_system else "off (no model weights)",
     )
-    specimen_ids, ingestion, images = _ingest(world, work)
-    runs = [
-        _MethodRun(
-            PerceptualHash(),
-            options.queries_per_split,
-            {s: [] for s in SPLITS},
-            {s: [] for s in SPLITS},
-            [],
-            {},
-        ),
-        _MethodRun(
-            OrbBruteForce(),
-            options.orb_queries_per_split,
-            {s: [] for s in SPLITS},
-            {s: [] for s in SPLITS},
-            [],
-            {},
-        ),
+    services, specimen_ids, ingestion = build_library(world, work, with_search=with_system)
+    baselines = [
+        _BaselineRun(PerceptualHash(), options.queries_per_split),
+        _BaselineRun(OrbBruteForce(), options.orb_queries_per_split),
     ]
-    for run in runs:
+    images = _specimen_images(work, len(world.designs))
+    for run in baselines:
         started = time.perf_counter()
         for specimen_id, rgb in zip(specimen_ids, images, strict=True):
             run.method.add(specimen_id, rgb)
         run.build_s = time.perf_counter() - started
     del images
+    records: list[QueryRecord] = []
     for split in SPLITS:
         for index in range(options.queries_per_split):
             query = world.query(split, index)
             assert query.design_index is not None
-            for run in runs:
+            if with_system:
+                records.append(search_query(services, query, specimen_ids))
+            for run in baselines:
                 if index < run.limit:
-                    _search(run, query, specimen_ids[query.design_index])
+                    run.search(query, specimen_ids[query.design_index])
         log.info("split %s: %d queries done", split, options.queries_per_split)
-    results = _results(options, world, ingestion, runs)
-    _write(out, world, results, runs)
-    return results
-
-
-def _results(
-    options: BenchOptions, world: SyntheticWorld, ingestion: dict[str, Any], runs: list[_MethodRun]
-) -> dict[str, Any]:
-    methods = {}
-    for run in runs:
-        methods[run.method.name] = {
-            "splits": {
-                split: retrieval_summary(run.ranked[split], run.truth[split]) for split in SPLITS
-            },
-            "latency_ms": {
-                **percentiles(run.latency_ms),
-                "stages": {name: percentiles(values) for name, values in run.stages.items()},
-            },
-            "build_s": round(run.build_s, 2),
+    if with_system:
+        records += [
+            search_query(services, world.unknown_query(i), specimen_ids)
+            for i in range(options.unknown_queries)
+        ]
+    services.close()
+    methods: dict[str, Any] = {}
+    if with_system:
+        methods["stamplib"] = {
+            **system_summary(records, ingestion),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
-    return {
+    methods.update({run.method.name: run.summary() for run in baselines})
+    results = {
         "seed": options.seed,
         "specimens": len(world.designs),
         "queries_per_split": options.queries_per_split,
-        "unknown_queries": options.unknown_queries,
+        "unknown_queries": options.unknown_queries if with_system else 0,
         "twin_share": round(twin_fraction(world.designs), 3),
         "ingestion": ingestion,
         "methods": methods,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    latencies = {run.method.name: run.latency_ms for run in baselines}
+    if with_system:
+        latencies["stamplib"] = [sum(r.timings_ms.values()) for r in records]
+    _write(out, world, results, latencies)
+    return results
 
 
 def _write(
-    out: Path, world: SyntheticWorld, results: dict[str, Any], runs: list[_MethodRun]
+    out: Path, world: SyntheticWorld, results: dict[str, Any], latencies: dict[str, list[float]]
 ) -> None:
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "results.md").write_text(markdown_table(results) + "\n")
     plot_recall(results, out / "recall.png")
-    plot_latency({run.method.name: run.latency_ms for run in runs}, out / "latency.png")
+    plot_latency(latencies, out / "latency.png")
     contact_sheet(world, out / "contact_sheet.png")
     shutil.rmtree(out / "work", ignore_errors=True)

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.core.storage import ObjectStore
 from ingestion.manifest import Bundle, read_rows, validate_fields
 from ingestion.specimens import DuplicateImageError, add_specimen
+from ingestion.vectors import Indexer
 from vision.errors import BadImageError
 from vision.imageio import ImageLimits
 
@@ -49,6 +50,7 @@ def ingest_manifest(
     actor: str,
     limits: ImageLimits | None = None,
     progress: Progress | None = None,
+    indexer: Indexer | None = None,
 ) -> IngestReport:
     """Ingest every row of the manifest at `source`; running it twice adds nothing."""
     limits = limits or ImageLimits()
@@ -60,7 +62,9 @@ def ingest_manifest(
             try:
                 fields = validate_fields(row)
                 data = bundle.read_image(row.image_path, limits.max_bytes)
-                specimen = add_specimen(session, store, fields, data, actor=actor, limits=limits)
+                specimen = add_specimen(
+                    session, store, fields, data, actor=actor, limits=limits, indexer=indexer
+                )
                 assert specimen.id is not None
                 report.added.append(specimen.id)
             except DuplicateImageError as exc:

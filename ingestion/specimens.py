@@ -10,6 +10,7 @@ from sqlmodel import Session, func, select
 from app.core.catalogue import record_event
 from app.core.models import ImageKind, Specimen, SpecimenCreate, SpecimenImage
 from app.core.storage import ObjectStore, content_key, sha256_hex
+from ingestion.vectors import Indexer
 from vision.imageio import DecodedImage, ImageLimits, decode_image
 
 log = logging.getLogger(__name__)
@@ -72,13 +73,19 @@ def add_specimen(
     *,
     actor: str,
     limits: ImageLimits | None = None,
+    indexer: Indexer | None = None,
 ) -> Specimen:
-    """Validate the image, store it and catalogue the specimen, or change nothing at all."""
+    """Validate the image, store it and catalogue the specimen, or change nothing at all.
+
+    With an indexer, the search vectors are computed first (a failure stores nothing),
+    saved in the same transaction, and the index updated once the transaction holds.
+    """
     decoded = decode_image(image, limits)
     digest = sha256_hex(image)
     existing = find_image(session, digest)
     if existing is not None:
         raise DuplicateImageError(existing.specimen_id, digest)
+    vectors = indexer.vectors_for(decoded.rgb) if indexer else None
     key, created = _store_object(store, image, decoded, digest)
     try:
         specimen = Specimen(
@@ -95,12 +102,16 @@ def add_specimen(
         assert specimen.id is not None
         session.add(_image_row(specimen.id, 0, ImageKind.FRONT, key, digest, image, decoded, actor))
         record_event(session, specimen.id, "created", actor, fields.model_dump(mode="json"))
+        if indexer and vectors:
+            session.add(indexer.row(specimen.id, vectors))
         session.commit()
     except (SQLAlchemyError, OSError):
         session.rollback()
         if created:
             store.delete(key)
         raise
+    if indexer and vectors and specimen.id is not None:
+        indexer.publish(specimen.id, vectors)
     session.refresh(specimen)
     log.debug("specimen %s stored (%s %s)", specimen.id, specimen.country, specimen.bcp_name)
     return specimen

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
 
 from app.core import catalogue
 from app.core.models import (
@@ -65,7 +66,12 @@ async def create_specimen(
     image: Annotated[UploadFile, File(description="scan or photo of the genuine impression")],
 ) -> SpecimenPublic:
     data = await read_upload(image, services.settings.uploads.max_bytes)
-    specimen = add_specimen(session, store, fields, data, actor=actor, limits=services.image_limits)
+    indexer = await run_in_threadpool(lambda: services.indexer)
+    specimen = await run_in_threadpool(
+        lambda: add_specimen(
+            session, store, fields, data, actor=actor, limits=services.image_limits, indexer=indexer
+        )
+    )
     return catalogue.to_public(session, specimen)
 
 

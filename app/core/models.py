@@ -221,3 +221,15 @@ class SpecimenEventPublic(SQLModel):
     actor: str
     at: dt.datetime
     changes: dict[str, Any]
+
+
+class SpecimenVectors(SQLModel, table=True):
+    """What search needs of a specimen, kept so that an index rebuilds without the images."""
+
+    __tablename__ = "specimen_vectors"
+
+    specimen_id: int = Field(foreign_key="specimen.id", primary_key=True)
+    model_id: str = Field(max_length=120, index=True)
+    embedding: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
+    features: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)

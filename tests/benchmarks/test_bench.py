@@ -12,8 +12,9 @@ from benchmarks.run import BenchOptions, run_benchmark
 
 @pytest.mark.slow
 def test_tiny_bench_writes_results_plots_and_contact_sheet(tmp_path: Path) -> None:
-    options = BenchOptions(out=tmp_path, specimens=12, queries_per_split=3, unknown_queries=3,
-                           orb_queries_per_split=2)
+    options = BenchOptions(
+        out=tmp_path, specimens=12, queries_per_split=3, unknown_queries=3, orb_queries_per_split=2
+    )
     results = run_benchmark(options)
     written = json.loads((tmp_path / "results.json").read_text())
     assert written == results

@@ -36,8 +36,14 @@ def test_a_smaller_world_is_a_prefix_of_a_larger_one(world: SyntheticWorld) -> N
 
 def test_every_shape_and_a_quarter_near_twins() -> None:
     designs = generate_designs(0, 300)
-    assert {d.shape for d in designs} >= {"rectangle", "rounded_rectangle", "circle", "oval",
-                                          "triangle", "octagon"}
+    assert {d.shape for d in designs} >= {
+        "rectangle",
+        "rounded_rectangle",
+        "circle",
+        "oval",
+        "triangle",
+        "octagon",
+    }
     assert twin_fraction(designs) >= 0.25
     assert {d.mode for d in designs} == {"air", "land", "sea", "rail"}
 
@@ -60,6 +66,7 @@ def test_every_split_gives_a_framed_photo_with_another_date_and_counter(
 
 def test_harder_splits_are_harder_to_see(world: SyntheticWorld) -> None:
     """Ink contrast inside the stamp falls from scan to hard (averaged over queries)."""
+
     def contrast(split: str) -> float:
         values = []
         for index in range(4):

@@ -160,8 +160,13 @@ def _place(
 def apply_ink(
     page: NDArray[np.float32], density: NDArray[np.float32], ink_rgb: tuple[int, int, int]
 ) -> None:
+    """Ink is translucent: it multiplies the paper below it (only where there is ink)."""
+    rows, cols = np.flatnonzero(density.any(axis=1)), np.flatnonzero(density.any(axis=0))
+    if rows.size == 0:
+        return
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     ink = np.array(ink_rgb, dtype=np.float32) / 255.0
-    page *= 1 - density[..., None] * (1 - ink)
+    page[y0:y1, x0:x1] *= 1 - density[y0:y1, x0:x1, None] * (1 - ink)
 
 
 def _angle(rng: np.random.Generator, profile: SplitProfile) -> float:
@@ -178,11 +183,18 @@ def stamp_page(
     counter: int,
     others: list[StampDesign],
     profile: SplitProfile,
+    blank_page: NDArray[np.float32] | None = None,
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """A passport page with the target impression and others; return page and target corners."""
+    """A passport page with the target impression and others; return page and target corners.
+
+    `blank_page` (at the profile's resolution) is copied instead of generating a new page.
+    """
     ppm = profile.ppm
     page_w, page_h = int(125 * ppm), int(88 * ppm)
-    page = passport_page(rng, page_w, page_h, ppm)
+    if blank_page is None:
+        page = passport_page(rng, page_w, page_h, ppm)
+    else:
+        page = np.array(blank_page[:page_h, :page_w], dtype=np.float32, copy=True)
     target = render_impression(design, date, counter, ppm)
     th, tw = target.mask.shape
     centre = (rng.uniform(0.3, 0.7) * page_w, rng.uniform(0.3, 0.7) * page_h)

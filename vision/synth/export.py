@@ -1,4 +1,4 @@
-"""Writing a synthetic world's specimens as a bulk-ingestion manifest, as a librarian would."""
+"""A synthetic world's specimens as a bulk-ingestion manifest (CSV + PNGs)."""
 
 from __future__ import annotations
 

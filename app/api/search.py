@@ -1,0 +1,101 @@
+"""Visual search: a photo of a stamp in, ranked genuine specimens and a decision out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+
+from app.core.models import Direction, Mode, Specimen
+from app.deps import ServicesDep, SessionDep, read_upload
+from app.search import SearchFilters
+
+router = APIRouter(prefix="/search", tags=["search"])
+
+
+class MatchPublic(BaseModel):
+    specimen_id: int
+    score: float
+    similarity: float
+    verified: bool
+    inliers: int
+    country: str
+    bcp_name: str
+    direction: str
+    mode: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    status: str
+    thumbnail_url: str
+
+
+class SearchResponse(BaseModel):
+    decision: str = Field(description="match, uncertain or no_match")
+    matches: list[MatchPublic]
+    crop: tuple[int, int, int, int] = Field(description="the stamp box used, x, y, w, h")
+    timings_ms: dict[str, float]
+
+
+def parse_crop(value: str | None) -> tuple[int, int, int, int] | None:
+    if not value:
+        return None
+    parts = value.split(",")
+    if len(parts) != 4 or not all(p.strip().lstrip("-").isdigit() for p in parts):
+        raise ValueError("crop must be four integers: x,y,w,h")
+    x, y, w, h = (int(p) for p in parts)
+    if w < 8 or h < 8 or x < 0 or y < 0:
+        raise ValueError("crop must have x, y >= 0 and a width and height of at least 8 pixels")
+    return x, y, w, h
+
+
+@router.post("")
+async def search(
+    services: ServicesDep,
+    session: SessionDep,
+    image: Annotated[UploadFile, File(description="photo or scan of the stamp")],
+    top_k: Annotated[int, Form(ge=1, le=50)] = 5,
+    country: Annotated[str | None, Form(min_length=3, max_length=3)] = None,
+    direction: Annotated[Direction | None, Form()] = None,
+    mode: Annotated[Mode | None, Form()] = None,
+    on_date: Annotated[dt.date | None, Form(description="date on the stamp")] = None,
+    crop: Annotated[str | None, Form(description="x,y,w,h of the stamp in the photo")] = None,
+) -> SearchResponse:
+    data = await read_upload(image, services.settings.uploads.max_bytes)
+    box = parse_crop(crop)
+    filters = SearchFilters(country=country, direction=direction, mode=mode, on_date=on_date)
+    engine = await run_in_threadpool(lambda: services.search)
+    outcome = await run_in_threadpool(
+        engine.search_bytes, data, filters, top_k=top_k, box=box, limits=services.image_limits
+    )
+    ids = [match.specimen_id for match in outcome.matches]
+    specimens = {
+        s.id: s for s in session.exec(select(Specimen).where(col(Specimen.id).in_(ids))).all()
+    }
+    matches = [
+        MatchPublic(
+            specimen_id=m.specimen_id,
+            score=m.score,
+            similarity=m.similarity,
+            verified=m.verified,
+            inliers=m.inliers,
+            country=s.country,
+            bcp_name=s.bcp_name,
+            direction=s.direction,
+            mode=s.mode,
+            valid_from=s.valid_from,
+            valid_to=s.valid_to,
+            status=s.status,
+            thumbnail_url=f"/api/v1/specimens/{s.id}/image",
+        )
+        for m in outcome.matches
+        if (s := specimens.get(m.specimen_id)) is not None
+    ]
+    timings = {name: round(ms, 1) for name, ms in outcome.timings_ms.items()}
+    timings["total"] = round(sum(outcome.timings_ms.values()), 1)
+    return SearchResponse(
+        decision=outcome.decision, matches=matches, crop=outcome.box, timings_ms=timings
+    )

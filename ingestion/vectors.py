@@ -1,0 +1,52 @@
+"""Search vectors of specimens: computed at ingestion, kept with the catalogue, fed to the index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlmodel import Session, select
+
+from app.core.models import SpecimenVectors
+from index import SpecimenIndex
+from vision.embedder import Embedder
+from vision.pipeline import StampVectors, vectorise
+
+
+@dataclass
+class Indexer:
+    """Turns specimen images into vectors and keeps the index in step with the catalogue."""
+
+    embedder: Embedder
+    index: SpecimenIndex
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    def vectors_for(self, rgb: NDArray[np.uint8]) -> StampVectors:
+        return vectorise(self.embedder, [rgb])[0]
+
+    def row(self, specimen_id: int, vectors: StampVectors) -> SpecimenVectors:
+        return SpecimenVectors(
+            specimen_id=specimen_id,
+            model_id=self.model_id,
+            embedding=vectors.embedding.astype(np.float32).tobytes(),
+            features=vectors.features.to_bytes(),
+        )
+
+    def publish(self, specimen_id: int, vectors: StampVectors) -> None:
+        self.index.upsert([specimen_id], vectors.embedding[None, :])
+
+
+def stored_embeddings(session: Session, model_id: str) -> tuple[list[int], NDArray[np.float32]]:
+    rows = session.exec(
+        select(SpecimenVectors.specimen_id, SpecimenVectors.embedding).where(
+            SpecimenVectors.model_id == model_id
+        )
+    ).all()
+    ids = [int(specimen_id) for specimen_id, _ in rows]
+    if not rows:
+        return ids, np.zeros((0, 0), np.float32)
+    return ids, np.stack([np.frombuffer(blob, dtype=np.float32) for _, blob in rows])

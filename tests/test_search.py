@@ -1,0 +1,98 @@
+"""Visual search end to end through the API and the CLI, on a tiny synthetic library."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.settings import Settings
+from app.main import create_app
+from tests.test_cli import run
+from vision.imageio import encode_jpeg, encode_png
+from vision.synth.world import SyntheticWorld
+
+WORLD = SyntheticWorld(seed=5, specimens=8)
+
+
+def ingest_world(client: TestClient) -> list[int]:
+    ids = []
+    for index, design in enumerate(WORLD.designs):
+        response = client.post(
+            "/api/v1/specimens",
+            data={"country": design.country.code, "bcp_name": design.bcp_name, "direction": design.direction,
+                  "mode": design.mode, "shape": design.shape, "valid_from": design.valid_from.isoformat()},
+            files={"image": (f"{index}.png", encode_png(WORLD.specimen(index)), "image/png")},
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    settings = Settings(environment="test", secret_key="s" * 40, data_dir=tmp_path_factory.mktemp("search"))
+    with TestClient(create_app(settings)) as client:
+        yield client, ingest_world(client), settings
+
+
+def search(client: TestClient, photo: bytes, **fields: str) -> Any:
+    return client.post("/api/v1/search", data=fields, files={"image": ("q.jpg", photo, "image/jpeg")})
+
+
+def test_a_scan_of_each_stamp_finds_its_specimen_first(library: Any) -> None:
+    client, ids, _ = library
+    for index in (0, 3, 6):
+        query = WORLD.query_of(index, "scan", 100 + index)
+        response = search(client, encode_jpeg(query.photo.rgb))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["matches"][0]["specimen_id"] == ids[index]
+        first = body["matches"][0]
+        assert {"specimen_id", "score", "verified", "inliers", "country", "bcp_name", "direction", "mode",
+                "valid_from", "valid_to", "status", "thumbnail_url"} <= set(first)
+        assert body["decision"] in {"match", "uncertain"}
+        assert {"decode", "embed", "verify", "total"} <= set(body["timings_ms"])
+        assert client.get(first["thumbnail_url"]).status_code == 200
+
+
+def test_filters_and_crop(library: Any) -> None:
+    client, ids, _ = library
+    query = WORLD.query_of(2, "scan", 7)
+    other_country = next(d.country.code for d in WORLD.designs if d.country != WORLD.designs[2].country)
+    filtered = search(client, encode_jpeg(query.photo.rgb), country=other_country).json()
+    assert ids[2] not in [m["specimen_id"] for m in filtered["matches"]]
+    assert all(m["country"] == other_country for m in filtered["matches"])
+    x0, y0 = query.photo.stamp_quad.min(axis=0).clip(0).astype(int)
+    x1, y1 = query.photo.stamp_quad.max(axis=0).astype(int)
+    cropped = search(client, encode_jpeg(query.photo.rgb), crop=f"{x0},{y0},{x1 - x0},{y1 - y0}").json()
+    assert cropped["crop"] == [x0, y0, x1 - x0, y1 - y0]
+    assert cropped["matches"][0]["specimen_id"] == ids[2]
+    bad = search(client, encode_jpeg(query.photo.rgb), crop="1,2,3")
+    assert bad.status_code == 422 and "x,y,w,h" in bad.json()["detail"]
+
+
+def test_a_non_image_is_refused(library: Any) -> None:
+    client, _, _ = library
+    response = search(client, b"GIF? no, just text")
+    assert response.status_code == 422 and "not an image" in response.json()["detail"]
+
+
+def test_cli_search_prints_json(library: Any, tmp_path: Path) -> None:
+    client, ids, settings = library
+    photo = tmp_path / "q.jpg"
+    photo.write_bytes(encode_jpeg(WORLD.query_of(4, "scan", 3).photo.rgb))
+    result = run(["search", str(photo), "--json", "--top-k", "3"], settings.data_dir)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["matches"][0]["specimen_id"] == ids[4]
+    assert len(body["matches"]) == 3
+
+
+def test_cli_search_refuses_a_missing_file(tmp_path: Path) -> None:
+    result: subprocess.CompletedProcess[str] = run(["search", str(tmp_path / "none.jpg")], tmp_path)
+    assert result.returncode == 2

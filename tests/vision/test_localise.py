@@ -1,0 +1,54 @@
+"""Finding stamp impressions on a page photo."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.conftest import stamp_image
+from vision.localise import find_stamps, primary_crop
+from vision.pipeline import DecisionThresholds, decide
+from vision.synth.world import SyntheticWorld
+
+
+def iou(a: tuple[int, int, int, int], b: tuple[float, float, float, float]) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def test_the_stamp_in_a_scan_is_found() -> None:
+    world = SyntheticWorld(seed=12, specimens=10)
+    hits = 0
+    for index in range(6):
+        photo = world.query("scan", index).photo
+        (x0, y0), (x1, y1) = photo.stamp_quad.min(axis=0), photo.stamp_quad.max(axis=0)
+        regions = find_stamps(photo.rgb)
+        hits += any(iou(r.box, (x0, y0, x1 - x0, y1 - y0)) > 0.5 for r in regions)
+    assert hits >= 5
+
+
+def test_two_separate_stamps_give_two_regions() -> None:
+    page = np.full((600, 900, 3), 245, dtype=np.uint8)
+    page[100:260, 80:240] = stamp_image("LEFT", size=160)
+    page[300:460, 600:760] = stamp_image("RIGHT", colour=(160, 30, 40), size=160)
+    regions = find_stamps(page)
+    assert len(regions) >= 2
+    centres = sorted((r.box[0] + r.box[2] / 2, r.box[1] + r.box[3] / 2) for r in regions[:2])
+    assert centres[0][0] < 300 and centres[1][0] > 500
+
+
+def test_a_blank_page_falls_back_to_the_whole_photo() -> None:
+    blank = np.full((300, 400, 3), 240, dtype=np.uint8)
+    crop, box = primary_crop(blank)
+    assert box == (0, 0, 400, 300) and crop.shape == blank.shape
+
+
+def test_decisions_follow_the_thresholds() -> None:
+    thresholds = DecisionThresholds(match=2.0, no_match=1.0, margin=0.1)
+    assert decide([2.5, 1.2], True, thresholds) == "match"
+    assert decide([2.5, 2.45], True, thresholds) == "uncertain"  # near-twins too close to call
+    assert decide([2.5, 1.2], False, thresholds) == "uncertain"  # unverified is never a match
+    assert decide([1.5], True, thresholds) == "uncertain"
+    assert decide([0.5], True, thresholds) == "no_match"
+    assert decide([], True, thresholds) == "no_match"

@@ -1,0 +1,72 @@
+"""Local features of a stamp image, computed once per specimen and once per query.
+
+What is kept of a specimen: keypoints and SIFT descriptors of its ink, and its ink map
+at the working size, which dense verification compares the aligned query against.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from vision.normalise import flatten, ink_map, resize_max
+
+WORK_SIDE = 448
+MAX_FEATURES = 600
+
+
+@dataclass(frozen=True)
+class StampFeatures:
+    points: NDArray[np.float32]  # (N, 2) keypoint positions at the working size
+    descriptors: NDArray[np.uint8]  # (N, 128) SIFT descriptors (integer-valued in OpenCV)
+    ink: NDArray[np.uint8]  # (H, W) ink map at the working size, 0..255
+    scale: float  # working size / original size
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            points=self.points,
+            descriptors=self.descriptors,
+            ink=self.ink,
+            scale=np.float32(self.scale),
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StampFeatures:
+        with np.load(io.BytesIO(data)) as arrays:
+            return cls(
+                points=arrays["points"],
+                descriptors=arrays["descriptors"],
+                ink=arrays["ink"],
+                scale=float(arrays["scale"]),
+            )
+
+
+_SIFT = cv2.SIFT.create(nfeatures=MAX_FEATURES, contrastThreshold=0.03)
+
+
+def stamp_features(rgb: NDArray[np.uint8]) -> StampFeatures:
+    """Features of a stamp crop or specimen, on its ink map so that paper and light don't count."""
+    small, scale = resize_max(rgb, WORK_SIDE)
+    ink = np.asarray(np.clip(ink_map(flatten(small)) * 255, 0, 255), dtype=np.uint8)
+    keypoints, descriptors = _SIFT.detectAndCompute(255 - ink, None)
+    if descriptors is None or not keypoints:
+        return StampFeatures(
+            points=np.zeros((0, 2), np.float32),
+            descriptors=np.zeros((0, 128), np.uint8),
+            ink=ink,
+            scale=scale,
+        )
+    points = np.array([kp.pt for kp in keypoints], dtype=np.float32)
+    return StampFeatures(
+        points=points,
+        descriptors=np.clip(descriptors, 0, 255).astype(np.uint8),
+        ink=ink,
+        scale=scale,
+    )

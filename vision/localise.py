@@ -1,0 +1,107 @@
+"""Finding stamp impressions on a passport-page photo: ink segmentation, then grouping.
+
+Strokes of one impression lie close together; closing the ink mask with a kernel a few
+strokes wide joins each impression into one blob while separate stamps stay apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from vision.normalise import WORK_SIDE, flatten, ink_map, resize_max
+
+
+@dataclass(frozen=True)
+class StampRegion:
+    """A box (x, y, w, h) in the original photo's pixels and how stamp-like it is."""
+
+    box: tuple[int, int, int, int]
+    score: float
+
+
+def _ink_mask(ink: NDArray[np.float32]) -> NDArray[np.uint8]:
+    level = max(0.12, float(np.percentile(ink, 60)) + 0.08)
+    mask = (ink > level).astype(np.uint8) * 255
+    return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)), np.uint8)
+
+
+def page_mask(small: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Where the page is: a desk or table around it is much darker than paper."""
+    lightness = cv2.GaussianBlur(
+        cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (0, 0), max(small.shape) / 60
+    )
+    paper = float(np.percentile(lightness, 90))
+    inside = lightness > paper * 0.72
+    shrink = max(3, max(small.shape) // 80)
+    eroded = cv2.erode(inside.astype(np.uint8), np.ones((shrink, shrink), np.uint8))
+    return np.asarray(eroded, dtype=bool)
+
+
+def _merge_nested(boxes: list[list[int]]) -> list[list[int]]:
+    """Union boxes lying mostly inside another: the text inside an impression's rim."""
+    merged = True
+    while merged:
+        merged = False
+        for i, a in enumerate(boxes):
+            for j, b in enumerate(boxes):
+                if i == j:
+                    continue
+                ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+                iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+                if ix * iy >= 0.6 * (b[2] - b[0]) * (b[3] - b[1]):
+                    a[:] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return boxes
+
+
+def find_stamps(rgb: NDArray[np.uint8], max_regions: int = 6) -> list[StampRegion]:
+    """Candidate impressions, best first (large, inky, near the centre of the frame)."""
+    small, scale = resize_max(rgb, WORK_SIDE)
+    h, w = small.shape[:2]
+    mask = _ink_mask(ink_map(flatten(small))) * page_mask(small)
+    k = max(3, int(max(h, w) / 64))
+    joined = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+    boxes = [[int(x), int(y), int(x + bw), int(y + bh)] for x, y, bw, bh, area in stats[1:] if area >= 12]
+    regions = []
+    for x0, y0, x1, y1 in _merge_nested(boxes):
+        bw, bh = x1 - x0, y1 - y0
+        if bw * bh < 0.01 * h * w or min(bw, bh) < 0.06 * min(h, w):
+            continue
+        if float(mask[y0:y1, x0:x1].mean() / 255) < 0.03:
+            continue
+        centrality = 1 - min(1.0, float(np.hypot((x0 + x1) / 2 / w - 0.5, (y0 + y1) / 2 / h - 0.5)) * 1.6)
+        score = (bw * bh / (h * w)) ** 0.5 * (0.35 + centrality)
+        pad = int(0.06 * max(bw, bh))
+        box = (max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad))
+        left, top, right, bottom = (round(v / scale) for v in box)
+        regions.append(StampRegion((left, top, right - left, bottom - top), score))
+    regions.sort(key=lambda region: -region.score)
+    return regions[:max_regions]
+
+
+def crop(rgb: NDArray[np.uint8], box: tuple[int, int, int, int]) -> NDArray[np.uint8]:
+    """The box clipped to the image; the whole image when the box is empty."""
+    x, y, w, h = box
+    height, width = rgb.shape[:2]
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(width, x + w), min(height, y + h)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return rgb
+    return np.ascontiguousarray(rgb[y0:y1, x0:x1])
+
+
+def primary_crop(rgb: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], tuple[int, int, int, int]]:
+    """The most likely impression, or the whole photo when no ink blob stands out."""
+    regions = find_stamps(rgb, max_regions=1)
+    if not regions:
+        return rgb, (0, 0, rgb.shape[1], rgb.shape[0])
+    return crop(rgb, regions[0].box), regions[0].box

@@ -1,0 +1,1 @@
+"""Training the StampLib stamp model on the synthetic world."""
