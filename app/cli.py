@@ -97,6 +97,7 @@ def search(
             json.dumps(
                 {
                     "decision": outcome.decision,
+                    "confidence": outcome.confidence,
                     "matches": matches,
                     "crop": outcome.box,
                     "timings_ms": outcome.timings_ms,
@@ -106,7 +107,7 @@ def search(
             )
         )
         return
-    typer.echo(f"decision: {outcome.decision}")
+    typer.echo(f"decision: {outcome.decision} (confidence {outcome.confidence:.2f})")
     for rank, match in enumerate(matches, start=1):
         mark = "verified" if match["verified"] else "not verified"
         typer.echo(

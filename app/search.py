@@ -9,6 +9,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,24 +17,27 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 
 from app.core.models import Direction, Mode, Specimen, SpecimenVectors, Status
-from index import IndexMismatchError, SpecimenIndex
-from ingestion.vectors import Indexer, stored_embeddings
+from index import DescriptorIndex, IndexMismatchError, Neighbours, SpecimenIndex
+from ingestion.vectors import Indexer, stored_embeddings, stored_features
 from vision.embedder import Embedder
 from vision.features import StampFeatures
 from vision.imageio import ImageLimits, decode_image
 from vision.pipeline import (
     Box,
-    DecisionThresholds,
+    DecisionModel,
     FusionWeights,
+    Ranked,
     Timings,
     decide,
     fused_score,
+    prior_score,
     vectorise,
 )
 from vision.verify import verify
 
 log = logging.getLogger(__name__)
-SHORTLIST = 20
+SHORTLIST = 20  # candidates from each of the embedding and the descriptor votes
+VERIFIED = 12  # best candidates that get geometric verification
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +61,7 @@ class Match:
     specimen_id: int
     score: float
     similarity: float
+    votes: float
     verified: bool
     inliers: int
     agreement: float
@@ -65,23 +70,24 @@ class Match:
 @dataclass
 class SearchOutcome:
     decision: str
+    confidence: float  # the decision model's probability that the first result is right
     matches: list[Match]
     box: Box
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def load_decision(embedder: Embedder) -> tuple[FusionWeights, DecisionThresholds]:
-    """Weights and thresholds calibrated for this model; without them nothing is called a match."""
+def load_decision(embedder: Embedder) -> tuple[FusionWeights, DecisionModel]:
+    """Weights and decision model calibrated for this model; without them nothing is a match."""
     decision = embedder.sidecar.get("decision", {})
     weights = FusionWeights(**decision.get("weights", {}))
-    thresholds = decision.get("thresholds")
-    if not thresholds:
+    model = decision.get("model")
+    if not model:
         log.warning(
-            "model %s has no calibrated thresholds: no result will be called a match",
-            embedder.model_id,
+            "model %s is not calibrated: no result will be called a match", embedder.model_id
         )
-        return weights, DecisionThresholds(match=float("inf"), no_match=float("-inf"))
-    return weights, DecisionThresholds(**thresholds)
+        return weights, DecisionModel()
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in model.items()}
+    return weights, DecisionModel(**fields)
 
 
 class SearchEngine:
@@ -91,12 +97,18 @@ class SearchEngine:
         self.engine = engine
         self.embedder = embedder
         self.index_path = index_dir / f"{embedder.model_name}.faiss"
-        self.weights, self.thresholds = load_decision(embedder)
+        self.weights, self.decision_model = load_decision(embedder)
         self._features: OrderedDict[int, StampFeatures] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self.index = self._open_index()
-        self.indexer = Indexer(embedder=embedder, index=self.index)
+        self.descriptors = DescriptorIndex()
+        with Session(self.engine) as session:
+            rows = stored_features(session, embedder.model_id)
+        self.descriptors.bulk_load(
+            [(i, StampFeatures.from_bytes(blob).descriptors) for i, blob in rows]
+        )
+        self.indexer = Indexer(embedder=embedder, index=self.index, descriptors=self.descriptors)
 
     def _open_index(self) -> SpecimenIndex:
         model_id, dimension = self.embedder.model_id, self.embedder.dimension
@@ -159,6 +171,31 @@ class SearchEngine:
         with Session(self.engine) as session:
             return [int(i) for i in session.exec(query).all() if i is not None]
 
+    def _candidates(
+        self,
+        embedding: NDArray[np.float32],
+        neighbours: Neighbours,
+        allowed: list[int] | None,
+        count: int,
+    ) -> tuple[list[int], NDArray[np.float32], NDArray[np.float32]]:
+        """Union of the embedding's and the descriptor votes' shortlists, with both scores."""
+        hits = self.index.search(embedding, count, allowed)
+        allowed_set = set(allowed) if allowed is not None else None
+        votes = {
+            i: v for i, v in neighbours.votes().items() if allowed_set is None or i in allowed_set
+        }
+        by_votes = sorted(votes, key=lambda i: -votes[i])[:count]
+        ids = list(dict.fromkeys([hit.specimen_id for hit in hits] + by_votes))
+        if not ids:
+            return [], np.zeros(0, np.float32), np.zeros(0, np.float32)
+        similarity = self.index.vectors(ids) @ embedding
+        scale = max(1, len(neighbours.specimen))
+        return (
+            ids,
+            similarity.astype(np.float32),
+            np.array([votes.get(i, 0.0) / scale for i in ids], np.float32),
+        )
+
     def search_rgb(
         self,
         rgb: NDArray[np.uint8],
@@ -167,28 +204,35 @@ class SearchEngine:
         top_k: int = 5,
         box: Box | None = None,
         timings: Timings | None = None,
-        verify_shortlist: bool = True,
     ) -> SearchOutcome:
         timings = timings or Timings()
         query = vectorise(self.embedder, [rgb], [box], timings)[0]
-        allowed = self.allowed_ids(filters)
-        hits = self.index.search(query.embedding, max(SHORTLIST, top_k), allowed)
-        timings.mark("shortlist")
-        features = (
-            self._specimen_features([hit.specimen_id for hit in hits]) if verify_shortlist else {}
+        neighbours = self.descriptors.neighbours(query.features.descriptors)
+        ids, similarity, votes = self._candidates(
+            query.embedding, neighbours, self.allowed_ids(filters), max(SHORTLIST, top_k)
         )
+        timings.mark("shortlist")
+        prior = [
+            prior_score(float(s), float(v), self.weights)
+            for s, v in zip(similarity, votes, strict=True)
+        ]
+        order = sorted(range(len(ids)), key=lambda i: -prior[i])
+        to_verify = [ids[i] for i in order[:VERIFIED]]
+        features = self._specimen_features(to_verify)
         scored = []
-        for hit in hits:
-            check = (
-                verify(query.features, features[hit.specimen_id])
-                if hit.specimen_id in features
-                else None
-            )
+        for i in order:
+            specimen_id = ids[i]
+            check = None
+            if specimen_id in features:
+                check = verify(
+                    query.features, features[specimen_id], neighbours.correspondences(specimen_id)
+                )
             scored.append(
                 Match(
-                    specimen_id=hit.specimen_id,
-                    score=round(fused_score(hit.score, check, self.weights), 4),
-                    similarity=round(hit.score, 4),
+                    specimen_id=specimen_id,
+                    score=round(fused_score(prior[i], check, self.weights), 4),
+                    similarity=round(float(similarity[i]), 4),
+                    votes=round(float(votes[i]), 4),
                     verified=bool(check and check.verified),
                     inliers=check.inliers if check else 0,
                     agreement=round(check.agreement, 4) if check else 0.0,
@@ -196,12 +240,15 @@ class SearchEngine:
             )
         scored.sort(key=lambda match: -match.score)
         timings.mark("verify")
-        decision = decide(
-            [m.score for m in scored], bool(scored and scored[0].verified), self.thresholds
-        )
+        ranked = [Ranked(m.score, m.agreement, m.inliers, m.verified) for m in scored]
+        decision, confidence = decide(ranked, self.decision_model)
         timings.mark("decide")
         return SearchOutcome(
-            decision=decision, matches=scored[:top_k], box=query.box, timings_ms=timings.stages
+            decision=decision,
+            confidence=round(confidence, 4),
+            matches=scored[:top_k],
+            box=query.box,
+            timings_ms=timings.stages,
         )
 
     def search_bytes(
@@ -220,12 +267,9 @@ class SearchEngine:
 
 
 def write_decision(
-    embedder: Embedder,
-    weights: FusionWeights,
-    thresholds: DecisionThresholds,
-    evidence: dict[str, object],
+    embedder: Embedder, weights: FusionWeights, model: DecisionModel, evidence: dict[str, object]
 ) -> None:
-    """Store calibrated weights and thresholds in the model's sidecar."""
+    """Store calibrated weights and the decision model in the model's sidecar."""
     if embedder.weights is None:
         raise ValueError("a model without a weights file has no sidecar to calibrate")
     from vision.models import sidecar_path
@@ -234,7 +278,7 @@ def write_decision(
     sidecar = json.loads(path.read_text()) if path.is_file() else {}
     sidecar["decision"] = {
         "weights": weights.__dict__,
-        "thresholds": thresholds.__dict__,
+        "model": model.__dict__,
         "calibration": evidence,
     }
     path.write_text(json.dumps(sidecar, indent=2) + "\n")

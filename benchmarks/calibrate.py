@@ -1,7 +1,7 @@
-"""Calibration of score fusion and decision thresholds on a validation world.
+"""Calibration of score fusion and the decision model on a validation world.
 
-The validation world has its own seed, never the benchmark's, so thresholds are not
-fitted to the figures they are judged by.
+The validation world has its own seed, never the benchmark's, so nothing is fitted to
+the figures it is judged by.
 """
 
 from __future__ import annotations
@@ -13,66 +13,108 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from app.search import write_decision
 from benchmarks.harness import QueryRecord, build_library, search_query
-from vision.pipeline import DecisionThresholds, FusionWeights, fused_score
+from vision.pipeline import (
+    DecisionModel,
+    FusionWeights,
+    Ranked,
+    decision_features,
+    fused_score,
+    prior_score,
+)
 from vision.synth.world import SyntheticWorld
 from vision.verify import Verification
 
 log = logging.getLogger(__name__)
 VALIDATION_SEED = 7777
-UNKNOWN_MATCH_BUDGET = 0.005  # at most 0.5% of unknown stamps above the match threshold
+FALSE_MATCH_BUDGET = 0.005  # at most 0.5% of wrong or unknown first results called a match
+MISSED_BUDGET = 0.02  # at most 2% of right first results called no_match
 
 
-def _rescored(record: QueryRecord, weights: FusionWeights) -> list[tuple[float, int]]:
-    scored = [
-        (
-            fused_score(
-                m.similarity, Verification(m.verified, m.inliers, m.agreement, None), weights
-            ),
-            m.specimen_id,
-        )
-        for m in record.shortlist
-    ]
-    return sorted(scored, reverse=True)
+def rescored(record: QueryRecord, weights: FusionWeights) -> list[tuple[Ranked, int]]:
+    """The shortlist re-ranked under other fusion weights."""
+    scored = []
+    for m in record.shortlist:
+        check = Verification(m.verified, m.inliers, m.agreement, None)
+        score = fused_score(prior_score(m.similarity, m.votes, weights), check, weights)
+        scored.append((Ranked(score, m.agreement, m.inliers, m.verified), m.specimen_id))
+    return sorted(scored, key=lambda item: -item[0].score)
 
 
 def _top1(records: list[QueryRecord], weights: FusionWeights) -> float:
-    return float(np.mean([_rescored(r, weights)[0][1] == r.truth for r in records if r.shortlist]))
+    return float(np.mean([rescored(r, weights)[0][1] == r.truth for r in records if r.shortlist]))
 
 
-def fit(records: list[QueryRecord]) -> tuple[FusionWeights, DecisionThresholds, dict[str, Any]]:
-    genuine = [r for r in records if r.truth is not None]
-    unknown = [r for r in records if r.truth is None]
+def fit_weights(genuine: list[QueryRecord]) -> FusionWeights:
     grid = [
-        FusionWeights(inliers=i, agreement=a)
-        for i, a in itertools.product(
-            (0.0, 0.03, 0.06, 0.1, 0.15, 0.25), (0.0, 0.25, 0.5, 1.0, 2.0)
+        FusionWeights(votes=v, inliers=i, agreement=a)
+        for v, i, a in itertools.product(
+            (0.0, 0.5, 1.0, 2.0, 4.0), (0.0, 0.05, 0.1, 0.2, 0.4), (0.0, 0.5, 1.0, 2.0, 4.0)
         )
     ]
-    weights = max(grid, key=lambda w: _top1(genuine, w))
-    genuine_top = np.array([_rescored(r, weights)[0][0] for r in genuine if r.shortlist])
-    correct = np.array([_rescored(r, weights)[0][1] == r.truth for r in genuine if r.shortlist])
-    unknown_top = np.array([_rescored(r, weights)[0][0] for r in unknown if r.shortlist])
-    # The match threshold keeps unknown stamps (and wrongly ranked genuine ones) below it.
-    impostors = np.concatenate([unknown_top, genuine_top[~correct]])
-    match = (
-        float(np.quantile(impostors, 1 - UNKNOWN_MATCH_BUDGET)) + 1e-3 if len(impostors) else 0.0
+    return max(grid, key=lambda w: _top1(genuine, w))
+
+
+def fit_logistic(
+    x: NDArray[np.float64], y: NDArray[np.float64], l2: float = 1e-2
+) -> tuple[NDArray[np.float64], float]:
+    """Plain gradient descent on the regularised log loss (features already standardised)."""
+    w, b = np.zeros(x.shape[1]), 0.0
+    for _ in range(3000):
+        p = 1 / (1 + np.exp(-(x @ w + b)))
+        w -= 0.5 * (x.T @ (p - y) / len(y) + l2 * w)
+        b -= 0.5 * float(np.mean(p - y))
+    return w, b
+
+
+def fit(records: list[QueryRecord]) -> tuple[FusionWeights, DecisionModel, dict[str, Any]]:
+    genuine = [r for r in records if r.truth is not None and r.shortlist]
+    weights = fit_weights(genuine)
+    ranked = [rescored(r, weights) for r in records if r.shortlist]
+    truths = [r.truth for r in records if r.shortlist]
+    features = np.stack([decision_features([item[0] for item in rank]) for rank in ranked])
+    right = np.array(
+        [rank[0][1] == truth for rank, truth in zip(ranked, truths, strict=True)], dtype=float
     )
-    no_match = min(float(np.quantile(genuine_top, 0.02)), match) if len(genuine_top) else match
-    thresholds = DecisionThresholds(match=round(match, 4), no_match=round(no_match, 4))
+    mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-6
+    coefficients, intercept = fit_logistic((features - mean) / scale, right)
+    model = DecisionModel(
+        tuple(coefficients.round(5)),
+        round(intercept, 5),
+        tuple(mean.round(5)),
+        tuple(scale.round(5)),
+    )
+    probability = np.array([model.probability(f) for f in features])
+    wrong = probability[right == 0]
+    match = float(np.quantile(wrong, 1 - FALSE_MATCH_BUDGET)) + 1e-4 if len(wrong) else 0.5
+    no_match = (
+        min(float(np.quantile(probability[right == 1], MISSED_BUDGET)), match)
+        if right.any()
+        else 0.0
+    )
+    model = DecisionModel(
+        model.coefficients,
+        model.intercept,
+        model.mean,
+        model.scale,
+        round(match, 5),
+        round(no_match, 5),
+    )
+    unknown = np.array([r.truth is None for r in records if r.shortlist])
     evidence = {
         "validation_seed": VALIDATION_SEED,
         "genuine_queries": len(genuine),
-        "unknown_queries": len(unknown),
+        "unknown_queries": int(unknown.sum()),
         "top1": round(_top1(genuine, weights), 4),
-        "genuine_match_rate": round(float(np.mean(genuine_top >= match)), 4),
-        "unknown_false_match_rate": round(float(np.mean(unknown_top >= match)), 4)
-        if len(unknown_top)
+        "genuine_match_rate": round(float(np.mean(probability[~unknown] >= match)), 4),
+        "unknown_false_match_rate": round(float(np.mean(probability[unknown] >= match)), 4)
+        if unknown.any()
         else 0.0,
     }
-    return weights, thresholds, evidence
+    return weights, model, evidence
 
 
 def calibrate(
@@ -90,9 +132,9 @@ def calibrate(
     records += [
         search_query(services, world.unknown_query(i), specimen_ids) for i in range(unknown)
     ]
-    weights, thresholds, evidence = fit(records)
-    write_decision(services.embedder, weights, thresholds, evidence)
+    weights, model, evidence = fit(records)
+    write_decision(services.embedder, weights, model, evidence)
     services.close()
     shutil.rmtree(work, ignore_errors=True)
-    log.info("calibrated: %s %s %s", weights, thresholds, evidence)
-    return {"weights": weights.__dict__, "thresholds": thresholds.__dict__, "evidence": evidence}
+    log.info("calibrated: %s %s %s", weights, model, evidence)
+    return {"weights": weights.__dict__, "model": model.__dict__, "evidence": evidence}

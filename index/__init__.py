@@ -1,5 +1,6 @@
-"""FAISS vector index of specimen embeddings, keyed by catalogue ids."""
+"""FAISS indexes keyed by catalogue ids: specimen embeddings and local descriptors."""
 
+from index.descriptor_index import DescriptorIndex, Neighbours
 from index.specimen_index import IndexMismatchError, SpecimenIndex
 
-__all__ = ["IndexMismatchError", "SpecimenIndex"]
+__all__ = ["DescriptorIndex", "IndexMismatchError", "Neighbours", "SpecimenIndex"]

@@ -80,6 +80,11 @@ class SpecimenIndex:
             scores, ids = self._index.search(query, min(k, len(self)), params=params)
         return [Hit(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def vectors(self, ids: list[int]) -> NDArray[np.float32]:
+        """The stored vectors of these ids (each must be in the index)."""
+        with self._lock:
+            return np.stack([self._index.reconstruct(int(i)) for i in ids]).astype(np.float32)
+
     def save(self, path: Path) -> None:
         """Write atomically (temporary file and rename), with a sidecar describing the index."""
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from app.core.models import ImageKind, Specimen, SpecimenCreate, SpecimenImage
 from app.core.storage import ObjectStore, content_key, sha256_hex
 from ingestion.vectors import Indexer
 from vision.imageio import DecodedImage, ImageLimits, decode_image
+from vision.pipeline import StampVectors
 
 log = logging.getLogger(__name__)
 IMAGE_NAMESPACE = "images"
@@ -74,18 +75,21 @@ def add_specimen(
     actor: str,
     limits: ImageLimits | None = None,
     indexer: Indexer | None = None,
+    decoded: DecodedImage | None = None,
+    vectors: StampVectors | None = None,
 ) -> Specimen:
     """Validate the image, store it and catalogue the specimen, or change nothing at all.
 
     With an indexer, the search vectors are computed first (a failure stores nothing),
     saved in the same transaction, and the index updated once the transaction holds.
     """
-    decoded = decode_image(image, limits)
+    decoded = decoded or decode_image(image, limits)
     digest = sha256_hex(image)
     existing = find_image(session, digest)
     if existing is not None:
         raise DuplicateImageError(existing.specimen_id, digest)
-    vectors = indexer.vectors_for(decoded.rgb) if indexer else None
+    if indexer and vectors is None:
+        vectors = indexer.vectors_for([decoded.rgb])[0]
     key, created = _store_object(store, image, decoded, digest)
     try:
         specimen = Specimen(

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 from sqlmodel import Session, select
 
 from app.core.models import SpecimenVectors
-from index import SpecimenIndex
+from index import DescriptorIndex, SpecimenIndex
 from vision.embedder import Embedder
 from vision.pipeline import StampVectors, vectorise
 
@@ -20,13 +20,15 @@ class Indexer:
 
     embedder: Embedder
     index: SpecimenIndex
+    descriptors: DescriptorIndex
 
     @property
     def model_id(self) -> str:
         return self.embedder.model_id
 
-    def vectors_for(self, rgb: NDArray[np.uint8]) -> StampVectors:
-        return vectorise(self.embedder, [rgb])[0]
+    def vectors_for(self, images: list[NDArray[np.uint8]]) -> list[StampVectors]:
+        """Vectors of a batch of specimen images (the model embeds a batch at once)."""
+        return vectorise(self.embedder, images)
 
     def row(self, specimen_id: int, vectors: StampVectors) -> SpecimenVectors:
         return SpecimenVectors(
@@ -38,6 +40,16 @@ class Indexer:
 
     def publish(self, specimen_id: int, vectors: StampVectors) -> None:
         self.index.upsert([specimen_id], vectors.embedding[None, :])
+        self.descriptors.add(specimen_id, vectors.features.descriptors)
+
+
+def stored_features(session: Session, model_id: str) -> list[tuple[int, bytes]]:
+    rows = session.exec(
+        select(SpecimenVectors.specimen_id, SpecimenVectors.features).where(
+            SpecimenVectors.model_id == model_id
+        )
+    ).all()
+    return [(int(specimen_id), blob) for specimen_id, blob in rows]
 
 
 def stored_embeddings(session: Session, model_id: str) -> tuple[list[int], NDArray[np.float32]]:

@@ -24,8 +24,14 @@ def ingest_world(client: TestClient) -> list[int]:
     for index, design in enumerate(WORLD.designs):
         response = client.post(
             "/api/v1/specimens",
-            data={"country": design.country.code, "bcp_name": design.bcp_name, "direction": design.direction,
-                  "mode": design.mode, "shape": design.shape, "valid_from": design.valid_from.isoformat()},
+            data={
+                "country": design.country.code,
+                "bcp_name": design.bcp_name,
+                "direction": design.direction,
+                "mode": design.mode,
+                "shape": design.shape,
+                "valid_from": design.valid_from.isoformat(),
+            },
             files={"image": (f"{index}.png", encode_png(WORLD.specimen(index)), "image/png")},
         )
         assert response.status_code == 201, response.text
@@ -35,13 +41,17 @@ def ingest_world(client: TestClient) -> list[int]:
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    settings = Settings(environment="test", secret_key="s" * 40, data_dir=tmp_path_factory.mktemp("search"))
+    settings = Settings(
+        environment="test", secret_key="s" * 40, data_dir=tmp_path_factory.mktemp("search")
+    )
     with TestClient(create_app(settings)) as client:
         yield client, ingest_world(client), settings
 
 
 def search(client: TestClient, photo: bytes, **fields: str) -> Any:
-    return client.post("/api/v1/search", data=fields, files={"image": ("q.jpg", photo, "image/jpeg")})
+    return client.post(
+        "/api/v1/search", data=fields, files={"image": ("q.jpg", photo, "image/jpeg")}
+    )
 
 
 def test_a_scan_of_each_stamp_finds_its_specimen_first(library: Any) -> None:
@@ -53,8 +63,20 @@ def test_a_scan_of_each_stamp_finds_its_specimen_first(library: Any) -> None:
         body = response.json()
         assert body["matches"][0]["specimen_id"] == ids[index]
         first = body["matches"][0]
-        assert {"specimen_id", "score", "verified", "inliers", "country", "bcp_name", "direction", "mode",
-                "valid_from", "valid_to", "status", "thumbnail_url"} <= set(first)
+        assert {
+            "specimen_id",
+            "score",
+            "verified",
+            "inliers",
+            "country",
+            "bcp_name",
+            "direction",
+            "mode",
+            "valid_from",
+            "valid_to",
+            "status",
+            "thumbnail_url",
+        } <= set(first)
         assert body["decision"] in {"match", "uncertain"}
         assert {"decode", "embed", "verify", "total"} <= set(body["timings_ms"])
         assert client.get(first["thumbnail_url"]).status_code == 200
@@ -63,13 +85,17 @@ def test_a_scan_of_each_stamp_finds_its_specimen_first(library: Any) -> None:
 def test_filters_and_crop(library: Any) -> None:
     client, ids, _ = library
     query = WORLD.query_of(2, "scan", 7)
-    other_country = next(d.country.code for d in WORLD.designs if d.country != WORLD.designs[2].country)
+    other_country = next(
+        d.country.code for d in WORLD.designs if d.country != WORLD.designs[2].country
+    )
     filtered = search(client, encode_jpeg(query.photo.rgb), country=other_country).json()
     assert ids[2] not in [m["specimen_id"] for m in filtered["matches"]]
     assert all(m["country"] == other_country for m in filtered["matches"])
     x0, y0 = query.photo.stamp_quad.min(axis=0).clip(0).astype(int)
     x1, y1 = query.photo.stamp_quad.max(axis=0).astype(int)
-    cropped = search(client, encode_jpeg(query.photo.rgb), crop=f"{x0},{y0},{x1 - x0},{y1 - y0}").json()
+    cropped = search(
+        client, encode_jpeg(query.photo.rgb), crop=f"{x0},{y0},{x1 - x0},{y1 - y0}"
+    ).json()
     assert cropped["crop"] == [x0, y0, x1 - x0, y1 - y0]
     assert cropped["matches"][0]["specimen_id"] == ids[2]
     bad = search(client, encode_jpeg(query.photo.rgb), crop="1,2,3")
@@ -83,7 +109,7 @@ def test_a_non_image_is_refused(library: Any) -> None:
 
 
 def test_cli_search_prints_json(library: Any, tmp_path: Path) -> None:
-    client, ids, settings = library
+    _, ids, settings = library
     photo = tmp_path / "q.jpg"
     photo.write_bytes(encode_jpeg(WORLD.query_of(4, "scan", 3).photo.rgb))
     result = run(["search", str(photo), "--json", "--top-k", "3"], settings.data_dir)

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from vision.normalise import flatten, ink_map, resize_max
 
 WORK_SIDE = 448
-MAX_FEATURES = 600
+MAX_FEATURES = 500
 
 
 @dataclass(frozen=True)

@@ -68,9 +68,13 @@ def find_stamps(rgb: NDArray[np.uint8], max_regions: int = 6) -> list[StampRegio
     h, w = small.shape[:2]
     mask = _ink_mask(ink_map(flatten(small))) * page_mask(small)
     k = max(3, int(max(h, w) / 64))
-    joined = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(joined)
-    boxes = [[int(x), int(y), int(x + bw), int(y + bh)] for x, y, bw, bh, area in stats[1:] if area >= 12]
+    joined = cv2.morphologyEx(
+        mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    )
+    _, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+    boxes = [
+        [int(x), int(y), int(x + bw), int(y + bh)] for x, y, bw, bh, area in stats[1:] if area >= 12
+    ]
     regions = []
     for x0, y0, x1, y1 in _merge_nested(boxes):
         bw, bh = x1 - x0, y1 - y0
@@ -78,7 +82,9 @@ def find_stamps(rgb: NDArray[np.uint8], max_regions: int = 6) -> list[StampRegio
             continue
         if float(mask[y0:y1, x0:x1].mean() / 255) < 0.03:
             continue
-        centrality = 1 - min(1.0, float(np.hypot((x0 + x1) / 2 / w - 0.5, (y0 + y1) / 2 / h - 0.5)) * 1.6)
+        centrality = 1 - min(
+            1.0, float(np.hypot((x0 + x1) / 2 / w - 0.5, (y0 + y1) / 2 / h - 0.5)) * 1.6
+        )
         score = (bw * bh / (h * w)) ** 0.5 * (0.35 + centrality)
         pad = int(0.06 * max(bw, bh))
         box = (max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad))

@@ -72,38 +72,83 @@ def vectorise(
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """How similarity, inliers and edge agreement add up; calibrated and kept with the model."""
+    """How the evidence adds up; calibrated on a validation world and kept with the model."""
 
     embedding: float = 1.0
-    inliers: float = 0.08
+    votes: float = 1.0
+    inliers: float = 0.1
     agreement: float = 0.5
     unverified_penalty: float = 0.3
 
 
 @dataclass(frozen=True)
-class DecisionThresholds:
-    match: float
-    no_match: float
-    margin: float = 0.0  # best minus second best below this: uncertain (near-twins too close)
+class DecisionModel:
+    """Logistic model of "the first result is the right genuine design", with two thresholds.
+
+    Features of a ranked shortlist: best fused score, its margin over the second, its edge
+    agreement, log inliers and whether it verified. Fitted on a validation world.
+    """
+
+    coefficients: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
+    intercept: float = 0.0
+    mean: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
+    scale: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)
+    match: float = 2.0  # probability at or above which the first result is called a match
+    no_match: float = -1.0  # probability below which no genuine specimen matches
+
+    def probability(self, features: NDArray[np.float64]) -> float:
+        z = (features - np.array(self.mean)) / np.array(self.scale)
+        return float(1 / (1 + np.exp(-(z @ np.array(self.coefficients) + self.intercept))))
 
 
-def fused_score(
-    similarity: float, verification: Verification | None, weights: FusionWeights
-) -> float:
+@dataclass(frozen=True)
+class Ranked:
+    """The evidence of one shortlist candidate that decisions look at."""
+
+    score: float
+    agreement: float
+    inliers: int
+    verified: bool
+
+
+def decision_features(ranked: list[Ranked]) -> NDArray[np.float64]:
+    if not ranked:
+        return np.zeros(5)
+    best = ranked[0]
+    second = ranked[1].score if len(ranked) > 1 else best.score - 1.0
+    return np.array(
+        [
+            best.score,
+            best.score - second,
+            best.agreement,
+            np.log1p(best.inliers),
+            float(best.verified),
+        ]
+    )
+
+
+def prior_score(similarity: float, votes: float, weights: FusionWeights) -> float:
+    """Score before verification: embedding similarity and descriptor votes."""
+    return weights.embedding * similarity + weights.votes * votes
+
+
+def fused_score(prior: float, verification: Verification | None, weights: FusionWeights) -> float:
     if verification is None or not verification.verified:
-        return weights.embedding * similarity - weights.unverified_penalty
+        return prior - weights.unverified_penalty
     return (
-        weights.embedding * similarity
+        prior
         + weights.inliers * float(np.log1p(verification.inliers))
         + weights.agreement * verification.agreement
     )
 
 
-def decide(scores: list[float], verified_first: bool, thresholds: DecisionThresholds) -> str:
-    """`match`, `uncertain` or `no_match` from the fused scores of the ranked shortlist."""
-    if not scores or scores[0] < thresholds.no_match:
-        return "no_match"
-    second = scores[1] if len(scores) > 1 else -np.inf
-    if verified_first and scores[0] >= thresholds.match and scores[0] - second >= thresholds.margin:
-        return "match"
-    return "uncertain"
+def decide(ranked: list[Ranked], model: DecisionModel) -> tuple[str, float]:
+    """`match`, `uncertain` or `no_match` for a ranked shortlist, and the model's probability."""
+    if not ranked:
+        return "no_match", 0.0
+    probability = model.probability(decision_features(ranked))
+    if probability < model.no_match:
+        return "no_match", probability
+    if ranked[0].verified and probability >= model.match:
+        return "match", probability
+    return "uncertain", probability

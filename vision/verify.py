@@ -32,6 +32,24 @@ _MATCHER = cv2.BFMatcher(cv2.NORM_L2)
 NOT_VERIFIED = Verification(False, 0, 0.0, None)
 
 
+def homography_from(
+    source: NDArray[np.float32], target: NDArray[np.float32]
+) -> tuple[NDArray[np.float64] | None, int]:
+    """RANSAC homography from point pairs; None unless a plausible view with enough inliers."""
+    if len(source) < MIN_INLIERS:
+        return None, 0
+    homography, mask = cv2.findHomography(
+        source, target, cv2.USAC_MAGSAC, 4.0, maxIters=2000, confidence=0.995
+    )
+    if homography is None or mask is None:
+        return None, 0
+    inliers = int(mask.sum())
+    matrix = np.asarray(homography, dtype=np.float64)
+    if inliers < MIN_INLIERS or not plausible(matrix):
+        return None, inliers
+    return matrix, inliers
+
+
 def align(query: StampFeatures, specimen: StampFeatures) -> tuple[NDArray[np.float64] | None, int]:
     if len(query.descriptors) < 4 or len(specimen.descriptors) < 4:
         return None, 0
@@ -43,16 +61,7 @@ def align(query: StampFeatures, specimen: StampFeatures) -> tuple[NDArray[np.flo
         return None, len(good)
     source = query.points[[m.queryIdx for m in good]]
     target = specimen.points[[m.trainIdx for m in good]]
-    homography, mask = cv2.findHomography(
-        source, target, cv2.USAC_MAGSAC, 4.0, maxIters=2000, confidence=0.995
-    )
-    if homography is None or mask is None:
-        return None, 0
-    inliers = int(mask.sum())
-    matrix = np.asarray(homography, dtype=np.float64)
-    if inliers < MIN_INLIERS or not plausible(matrix):
-        return None, inliers
-    return matrix, inliers
+    return homography_from(source, target)
 
 
 def plausible(homography: NDArray[np.float64]) -> bool:
@@ -102,8 +111,19 @@ def _strokes(ink: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return (ink > level).astype(np.uint8)
 
 
-def verify(query: StampFeatures, specimen: StampFeatures) -> Verification:
-    homography, inliers = align(query, specimen)
+def verify(
+    query: StampFeatures,
+    specimen: StampFeatures,
+    pairs: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
+) -> Verification:
+    """Align and compare; `pairs` (query, specimen keypoint numbers) skip descriptor matching."""
+    if pairs is None:
+        homography, inliers = align(query, specimen)
+    else:
+        valid = pairs[1] < len(specimen.points)
+        homography, inliers = homography_from(
+            query.points[pairs[0][valid]], specimen.points[pairs[1][valid]]
+        )
     if homography is None:
         return Verification(False, inliers, 0.0, None)
     return Verification(True, inliers, agreement(query.ink, specimen.ink, homography), homography)

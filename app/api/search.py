@@ -35,6 +35,7 @@ class MatchPublic(BaseModel):
 
 class SearchResponse(BaseModel):
     decision: str = Field(description="match, uncertain or no_match")
+    confidence: float = Field(description="calibrated probability that the first match is right")
     matches: list[MatchPublic]
     crop: tuple[int, int, int, int] = Field(description="the stamp box used, x, y, w, h")
     timings_ms: dict[str, float]
@@ -97,5 +98,9 @@ async def search(
     timings = {name: round(ms, 1) for name, ms in outcome.timings_ms.items()}
     timings["total"] = round(sum(outcome.timings_ms.values()), 1)
     return SearchResponse(
-        decision=outcome.decision, matches=matches, crop=outcome.box, timings_ms=timings
+        decision=outcome.decision,
+        confidence=outcome.confidence,
+        matches=matches,
+        crop=outcome.box,
+        timings_ms=timings,
     )

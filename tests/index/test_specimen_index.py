@@ -1,4 +1,4 @@
-"""The FAISS index: ids, filtered search that still returns K, persistence that refuses bad files."""
+"""The FAISS index: ids, filtered search returning K, persistence refusing bad files."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 from tests.conftest import stamp_image
 from vision.embedder import Embedder, register_model_configs
 from vision.errors import ModelLoadError
-from vision.models import DEFAULT_WEIGHTS, DEFAULT_PREPROCESS
+from vision.models import DEFAULT_PREPROCESS, DEFAULT_WEIGHTS
 from vision.normalise import model_input
 
 RECORDED = Path(__file__).parent / "recorded_embedding.json"
@@ -36,7 +36,9 @@ def test_committed_weights_give_the_recorded_embedding() -> None:
 def test_a_random_open_clip_checkpoint_round_trips(tmp_path: Path) -> None:
     register_model_configs()
     torch.manual_seed(3)
-    model = open_clip.create_model("stamplib-stamp", pretrained=None, force_preprocess_cfg=DEFAULT_PREPROCESS)
+    model = open_clip.create_model(
+        "stamplib-stamp", pretrained=None, force_preprocess_cfg=DEFAULT_PREPROCESS
+    )
     model.eval()
     path = tmp_path / "random.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
@@ -70,11 +72,18 @@ def test_another_open_clip_architecture_loads_from_a_local_file(tmp_path: Path) 
 
 
 def record() -> None:
-    """Write the recorded embedding after training new weights: `python -m tests.vision.test_embedder`."""
+    """Record the embedding of new weights: `python -m tests.vision.test_embedder`."""
     embedder = Embedder()
     vector = embedder.embed_images(fixed_input(embedder.image_size))[0]
-    RECORDED.write_text(json.dumps({"weights_sha256": embedder.sidecar["weights_sha256"],
-                                    "embedding": [round(float(v), 6) for v in vector]}) + "\n")
+    RECORDED.write_text(
+        json.dumps(
+            {
+                "weights_sha256": embedder.sidecar["weights_sha256"],
+                "embedding": [round(float(v), 6) for v in vector],
+            }
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

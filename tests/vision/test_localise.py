@@ -6,7 +6,7 @@ import numpy as np
 
 from tests.conftest import stamp_image
 from vision.localise import find_stamps, primary_crop
-from vision.pipeline import DecisionThresholds, decide
+from vision.pipeline import DecisionModel, Ranked, decide
 from vision.synth.world import SyntheticWorld
 
 
@@ -44,11 +44,14 @@ def test_a_blank_page_falls_back_to_the_whole_photo() -> None:
     assert box == (0, 0, 400, 300) and crop.shape == blank.shape
 
 
-def test_decisions_follow_the_thresholds() -> None:
-    thresholds = DecisionThresholds(match=2.0, no_match=1.0, margin=0.1)
-    assert decide([2.5, 1.2], True, thresholds) == "match"
-    assert decide([2.5, 2.45], True, thresholds) == "uncertain"  # near-twins too close to call
-    assert decide([2.5, 1.2], False, thresholds) == "uncertain"  # unverified is never a match
-    assert decide([1.5], True, thresholds) == "uncertain"
-    assert decide([0.5], True, thresholds) == "no_match"
-    assert decide([], True, thresholds) == "no_match"
+def test_decisions_follow_the_model_and_thresholds() -> None:
+    # probability rises with the best score only (other coefficients zero)
+    model = DecisionModel(coefficients=(4.0, 0, 0, 0, 0), match=0.9, no_match=0.2)
+    strong = [Ranked(2.0, 0.9, 80, True), Ranked(0.5, 0.3, 10, True)]
+    assert decide(strong, model)[0] == "match"
+    unverified = [Ranked(2.0, 0.0, 0, False)]
+    assert decide(unverified, model)[0] == "uncertain"  # unverified is never a match
+    assert decide([Ranked(0.0, 0.0, 0, True)], model)[0] == "uncertain"
+    assert decide([Ranked(-1.0, 0.0, 0, True)], model)[0] == "no_match"
+    assert decide([], model) == ("no_match", 0.0)
+    assert DecisionModel().match > 1  # uncalibrated: nothing is ever called a match

@@ -1,0 +1,140 @@
+"""Local-descriptor index: every SIFT descriptor of every specimen, searched all at once.
+
+A query's descriptors vote for the specimens their nearest neighbours belong to. Near-twins
+share most descriptors, so each query descriptor votes for every specimen among its
+nearest neighbours that lies close to the best one, not only for the first: a design is
+found by its distinctive words without its twin being shut out. The neighbours found also
+serve as correspondences for geometric verification, so no per-candidate matching is done.
+
+Descriptor ids encode (specimen id, keypoint number) as specimen_id * SLOT + keypoint.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+from numpy.typing import NDArray
+
+SLOT = 1024  # keypoints per specimen at most
+NEIGHBOURS = 10
+CLOSE = 1.5  # a neighbour votes when its distance is within this factor of the best
+MAX_DISTANCE = 0.5  # squared RootSIFT distance beyond which a neighbour is no match
+IVF_FROM = 20_000  # descriptors from which an inverted-file index pays off
+
+
+def root_sift(descriptors: NDArray[np.uint8]) -> NDArray[np.float32]:
+    """RootSIFT (Hellinger kernel): L1-normalise, then square root; compares SIFT better than L2."""
+    values = descriptors.astype(np.float32)
+    values /= values.sum(axis=1, keepdims=True) + 1e-7
+    return np.sqrt(values).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """For each query descriptor, its nearest library descriptors."""
+
+    specimen: NDArray[np.int64]  # (Q, K) specimen ids, -1 where none
+    keypoint: NDArray[np.int64]  # (Q, K)
+    distance: NDArray[np.float32]  # (Q, K)
+
+    def votes(self) -> dict[int, float]:
+        """Soft votes per specimen: each query descriptor shares one vote among close neighbours.
+
+        The r-th distinct close specimen in a descriptor's neighbour list gets 1/r.
+        """
+        best = self.distance[:, :1]
+        close = (
+            (self.specimen >= 0)
+            & (self.distance <= best * CLOSE + 1e-6)
+            & (self.distance < MAX_DISTANCE)
+        )
+        first = close.copy()
+        for column in range(1, self.specimen.shape[1]):
+            earlier = (self.specimen[:, :column] == self.specimen[:, column : column + 1]) & close[
+                :, :column
+            ]
+            first[:, column] &= ~earlier.any(axis=1)
+        rank = np.cumsum(first, axis=1)
+        weights = np.where(first, 1.0 / np.maximum(rank, 1), 0.0)
+        owners, inverse = np.unique(self.specimen[first], return_inverse=True)
+        totals = np.bincount(inverse, weights=weights[first], minlength=len(owners))
+        return {int(owner): float(total) for owner, total in zip(owners, totals, strict=True)}
+
+    def correspondences(self, specimen_id: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(query, specimen) keypoint pairs: each query descriptor's nearest of that specimen."""
+        rows, cols = np.nonzero((self.specimen == specimen_id) & (self.distance < MAX_DISTANCE))
+        first = np.unique(rows, return_index=True)[1]
+        return rows[first].astype(np.int64), self.keypoint[rows[first], cols[first]]
+
+
+class DescriptorIndex:
+    """Exact search while small; beyond, an inverted-file index retrained as the library doubles."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, NDArray[np.float32]] = {}
+        self._index: faiss.Index = faiss.IndexIDMap(faiss.IndexFlatL2(128))
+        self._built_at = 0
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, specimen_id: int, descriptors: NDArray[np.uint8]) -> None:
+        if len(descriptors) == 0:
+            return
+        vectors = root_sift(descriptors[:SLOT])
+        with self._lock:
+            self.remove(specimen_id)
+            self._items[specimen_id] = vectors
+            self._index.add_with_ids(
+                vectors, specimen_id * SLOT + np.arange(len(vectors), dtype=np.int64)
+            )
+            if len(self) >= IVF_FROM and len(self) >= 2 * self._built_at:
+                self._rebuild()
+
+    def remove(self, specimen_id: int) -> None:
+        with self._lock:
+            self._items.pop(specimen_id, None)
+            self._index.remove_ids(
+                faiss.IDSelectorRange(specimen_id * SLOT, (specimen_id + 1) * SLOT)
+            )
+
+    def bulk_load(self, items: list[tuple[int, NDArray[np.uint8]]]) -> None:
+        """Replace the contents with these specimens' descriptors."""
+        with self._lock:
+            self._items = {s: root_sift(d[:SLOT]) for s, d in items if len(d)}
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        if not self._items:
+            self._index, self._built_at = faiss.IndexIDMap(faiss.IndexFlatL2(128)), 0
+            return
+        data = np.concatenate(list(self._items.values()))
+        keys = np.concatenate(
+            [s * SLOT + np.arange(len(v), dtype=np.int64) for s, v in self._items.items()]
+        )
+        index: faiss.Index
+        if len(data) >= IVF_FROM:
+            lists = int(4 * np.sqrt(len(data)))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatL2(128), 128, lists)
+            sample = np.random.default_rng(0).choice(
+                len(data), min(len(data), lists * 40), replace=False
+            )
+            index.train(data[sample])
+            index.nprobe = 8
+        else:
+            index = faiss.IndexIDMap(faiss.IndexFlatL2(128))
+        index.add_with_ids(data, keys)
+        self._index, self._built_at = index, len(data)
+
+    def neighbours(self, descriptors: NDArray[np.uint8], k: int = NEIGHBOURS) -> Neighbours:
+        if len(descriptors) == 0 or len(self) == 0:
+            empty = np.zeros((0, k), dtype=np.int64)
+            return Neighbours(empty, empty, np.zeros((0, k), dtype=np.float32))
+        with self._lock:
+            distance, ids = self._index.search(root_sift(descriptors), k)
+        specimen = np.where(ids >= 0, ids // SLOT, -1)
+        return Neighbours(specimen, np.where(ids >= 0, ids % SLOT, -1), distance)
