@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app.api import health, search, specimens
 from app.core.settings import Settings, get_settings
 from app.errors import install_error_handlers
 from app.services import open_services
+from web import STATIC_DIR
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,5 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(search.router)
     app.include_router(api)
     app.include_router(health.router)
+    if STATIC_DIR.is_dir():  # htmx and our CSS, installed by `make setup`, served by the app itself
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     return app

@@ -170,3 +170,9 @@ def test_an_upload_over_the_byte_limit_is_413(make_settings: Any, stamp_png: byt
         response = create(small, stamp_png)
         assert response.status_code == 413 and "limit" in response.json()["detail"]
         assert small.get("/api/v1/specimens").json()["total"] == 0
+
+
+def test_htmx_is_served_by_the_app_itself(client: TestClient) -> None:
+    response = client.get("/static/vendor/htmx.min.js")
+    assert response.status_code == 200
+    assert "htmx" in response.text[:2000]
