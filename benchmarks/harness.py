@@ -31,6 +31,9 @@ class QueryRecord:
     def ranked_by_embedding(self) -> list[int]:
         return [m.specimen_id for m in sorted(self.shortlist, key=lambda m: -m.similarity)]
 
+    def ranked_by_votes(self) -> list[int]:
+        return [m.specimen_id for m in sorted(self.shortlist, key=lambda m: -m.votes)]
+
 
 def build_library(
     world: SyntheticWorld, work: Path, *, with_search: bool

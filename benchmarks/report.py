@@ -7,6 +7,21 @@ from typing import Any
 SPLIT_ORDER = ("scan", "phone", "hard")
 
 
+def _rows(name: str, splits: dict[str, Any], latency: dict[str, Any]) -> list[str]:
+    rows = []
+    for split in SPLIT_ORDER:
+        s = splits.get(split)
+        if not s:
+            continue
+        recalls = " | ".join(f"{s[f'recall@{k}']:.3f}" for k in (1, 5, 10))
+        p50, p95 = latency.get("p50", 0), latency.get("p95", 0)
+        timing = f"{p50:.0f} | {p95:.0f}" if latency else "– | –"
+        rows.append(
+            f"| {name} | {split} | {recalls} | {s['mAP']:.3f} | {s['queries']} | {timing} |"
+        )
+    return rows
+
+
 def markdown_table(results: dict[str, Any]) -> str:
     head = (
         f"Seed {results['seed']}, {results['specimens']} specimens, "
@@ -17,21 +32,21 @@ def markdown_table(results: dict[str, Any]) -> str:
     )
     rows = []
     for name, method in results["methods"].items():
-        latency = method.get("latency_ms", {})
-        for split in SPLIT_ORDER:
-            s = method["splits"].get(split)
-            if not s:
-                continue
-            recalls = " | ".join(f"{s[f'recall@{k}']:.3f}" for k in (1, 5, 10))
-            p50, p95 = latency.get("p50", 0), latency.get("p95", 0)
-            rows.append(
-                f"| {name} | {split} | {recalls} | {s['mAP']:.3f} | {s['queries']} "
-                f"| {p50:.0f} | {p95:.0f} |"
-            )
+        rows += _rows(name, method["splits"], method.get("latency_ms", {}))
+        for stage, splits in method.get("ablation", {}).items():
+            rows += _rows(f"{name}: {stage.replace('_', ' ')}", splits, {})
+    lines = [head, *rows, ""]
+    decision = results["methods"].get("stamplib", {}).get("decision")
+    if decision:
+        lines.append(
+            f"Decisions: {decision['genuine_match_rate']:.1%} of genuine phone queries decided "
+            f"`match`; {decision['unknown_false_match_rate']:.1%} of {decision['unknown_queries']} "
+            "unknown stamps decided `match`."
+        )
     ingestion = results.get("ingestion", {})
     rate = ingestion.get("per_s", 0)
-    tail = (
-        f"\nIngestion: {ingestion.get('specimens', 0)} specimens at {rate:.1f}/s; "
+    lines.append(
+        f"Ingestion: {ingestion.get('specimens', 0)} specimens at {rate:.1f}/s; "
         f"peak RSS {results.get('peak_rss_mb', 0):.0f} MB."
     )
-    return "\n".join([head, *rows]) + "\n" + tail
+    return "\n".join(lines)

@@ -82,14 +82,23 @@ class _BaselineRun:
 
 
 def system_summary(records: list[QueryRecord], ingestion: dict[str, Any]) -> dict[str, Any]:
-    """StampLib's row: recall with and without verification, decisions, latency per stage."""
+    """StampLib's row: recall of the full pipeline and of each stage alone, decisions, latency.
+
+    The ablations rank the same shortlist by one kind of evidence only: `embedding_only` by
+    the model's similarity, `votes_only` by descriptor votes (no model, no verification).
+    """
     genuine = [r for r in records if r.truth is not None]
-    splits, embedding_only = {}, {}
+    splits: dict[str, Any] = {}
+    ablation: dict[str, dict[str, Any]] = {"embedding_only": {}, "votes_only": {}}
     for split in SPLITS:
         subset = [r for r in genuine if r.split == split]
-        splits[split] = retrieval_summary([r.ranked() for r in subset], [r.truth for r in subset])
-        embedding_only[split] = retrieval_summary(
-            [r.ranked_by_embedding() for r in subset], [r.truth for r in subset]
+        truth = [r.truth for r in subset]
+        splits[split] = retrieval_summary([r.ranked() for r in subset], truth)
+        ablation["embedding_only"][split] = retrieval_summary(
+            [r.ranked_by_embedding() for r in subset], truth
+        )
+        ablation["votes_only"][split] = retrieval_summary(
+            [r.ranked_by_votes() for r in subset], truth
         )
     stage_names = sorted({name for r in records for name in r.timings_ms})
     unknown = [r.decision for r in records if r.truth is None]
@@ -114,7 +123,7 @@ def system_summary(records: list[QueryRecord], ingestion: dict[str, Any]) -> dic
     totals = [sum(r.timings_ms.values()) for r in records]
     return {
         "splits": splits,
-        "ablation": {"embedding_only": embedding_only},
+        "ablation": ablation,
         "decision": decisions,
         "latency_ms": {
             **percentiles(totals),
