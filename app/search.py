@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
-from app.core.models import Direction, Mode, Specimen, SpecimenVectors, Status
+from app.core.catalogue import SpecimenFilter, apply_filter
+from app.core.models import Direction, Mode, Specimen, SpecimenVectors
 from index import DescriptorIndex, IndexMismatchError, Neighbours, SpecimenIndex
 from ingestion.vectors import Indexer, stored_embeddings, stored_features
 from vision.embedder import Embedder
@@ -152,24 +153,19 @@ class SearchEngine:
     def allowed_ids(self, filters: SearchFilters) -> list[int] | None:
         if not filters.restrictive:
             return None
-        query = select(Specimen.id)
-        if not filters.include_withdrawn:
-            query = query.where(Specimen.status != Status.WITHDRAWN)
-        if filters.country:
-            query = query.where(Specimen.country == filters.country.upper())
-        if filters.direction:
-            query = query.where(Specimen.direction == filters.direction)
-        if filters.mode:
-            query = query.where(Specimen.mode == filters.mode)
-        if filters.on_date:
-            query = query.where(
-                or_(
-                    col(Specimen.valid_from).is_(None), col(Specimen.valid_from) <= filters.on_date
-                ),
-                or_(col(Specimen.valid_to).is_(None), col(Specimen.valid_to) >= filters.on_date),
-            )
+        spec = SpecimenFilter(
+            country=filters.country,
+            direction=filters.direction,
+            mode=filters.mode,
+            valid_on=filters.on_date,
+            searchable=not filters.include_withdrawn,
+        )
         with Session(self.engine) as session:
-            return [int(i) for i in session.exec(query).all() if i is not None]
+            return [
+                int(i)
+                for i in session.exec(apply_filter(select(Specimen.id), spec)).all()
+                if i is not None
+            ]
 
     def _candidates(
         self,

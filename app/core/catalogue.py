@@ -36,9 +36,13 @@ class SpecimenFilter:
     status: Status | None = None
     valid_on: dt.date | None = None
     text: str | None = None
+    searchable: bool = False  # only specimens search may return (not withdrawn)
 
 
-def _where(query: Any, spec: SpecimenFilter) -> Any:
+def apply_filter(query: Any, spec: SpecimenFilter) -> Any:
+    """Restrict a select over Specimen to what `spec` asks for."""
+    if spec.searchable:
+        query = query.where(Specimen.status != Status.WITHDRAWN)
     if spec.country:
         query = query.where(Specimen.country == spec.country.upper())
     if spec.bcp:
@@ -75,9 +79,9 @@ def _where(query: Any, spec: SpecimenFilter) -> Any:
 def list_specimens(
     session: Session, spec: SpecimenFilter, *, offset: int = 0, limit: int = 50
 ) -> tuple[list[Specimen], int]:
-    total = session.exec(_where(select(func.count()).select_from(Specimen), spec)).one()
+    total = session.exec(apply_filter(select(func.count()).select_from(Specimen), spec)).one()
     rows = session.exec(
-        _where(select(Specimen), spec)
+        apply_filter(select(Specimen), spec)
         .order_by(Specimen.country, Specimen.bcp_name, Specimen.direction, col(Specimen.id))
         .offset(offset)
         .limit(limit)

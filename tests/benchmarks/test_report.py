@@ -7,14 +7,22 @@ SPLIT = {"recall@1": 0.5, "recall@5": 0.75, "recall@10": 1.0, "mAP": 0.6, "queri
 
 def test_table_lists_methods_ablations_and_decisions() -> None:
     results = {
-        "seed": 0, "specimens": 10, "queries_per_split": 4, "twin_share": 0.5,
-        "ingestion": {"specimens": 10, "per_s": 12.5}, "peak_rss_mb": 100,
+        "seed": 0,
+        "specimens": 10,
+        "queries_per_split": 4,
+        "twin_share": 0.5,
+        "ingestion": {"specimens": 10, "per_s": 12.5},
+        "peak_rss_mb": 100,
         "methods": {
             "stamplib": {
-                "splits": {"phone": SPLIT}, "latency_ms": {"p50": 120.0, "p95": 250.0},
+                "splits": {"phone": SPLIT},
+                "latency_ms": {"p50": 120.0, "p95": 250.0},
                 "ablation": {"embedding_only": {"phone": SPLIT}},
-                "decision": {"genuine_match_rate": 0.9, "unknown_false_match_rate": 0.01,
-                             "unknown_queries": 100},
+                "decision": {
+                    "genuine_match_rate": 0.9,
+                    "unknown_false_match_rate": 0.01,
+                    "unknown_queries": 100,
+                },
             },
         },
     }

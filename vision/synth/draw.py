@@ -279,6 +279,21 @@ def draw_pictogram(canvas: _Canvas, mode: str, box: tuple[float, float, float, f
         d.line([p(0.7, 0.62), p(0.9, 0.95)], fill=255, width=max(1, int(side * 0.04)))
 
 
+def _top_pictogram(
+    canvas: _Canvas, mode: str, x0: float, x1: float, top: float, size: float
+) -> float:
+    """Draw the transport pictogram centred at the top; return where the text below may start."""
+    centre = (x0 + x1) / 2
+    draw_pictogram(canvas, mode, (centre - size, top, centre + size, top + size))
+    canvas.regions["pictogram"] = (
+        int(centre - size),
+        int(top),
+        int(centre + size),
+        int(top + size),
+    )
+    return top + size * 1.1
+
+
 def format_date(design: StampDesign, date: dt.date) -> str:
     return date.strftime(design.date_format).upper()
 
@@ -378,17 +393,7 @@ def _stack_layout(
     if pictogram == "left" and shape in {"circle", "oval", "octagon"}:
         pictogram = "top"
     if pictogram == "top":
-        icon_h = (y1 - y0) * 0.2
-        draw_pictogram(
-            canvas, design.mode, ((x0 + x1) / 2 - icon_h, y0, (x0 + x1) / 2 + icon_h, y0 + icon_h)
-        )
-        canvas.regions["pictogram"] = (
-            int((x0 + x1) / 2 - icon_h),
-            int(y0),
-            int((x0 + x1) / 2 + icon_h),
-            int(y0 + icon_h),
-        )
-        y0 += icon_h * 1.1
+        y0 = _top_pictogram(canvas, design.mode, x0, x1, y0, (y1 - y0) * 0.2)
     elif pictogram == "left":
         icon_w = min((x1 - x0) * 0.22, (y1 - y0) * 0.45)
         draw_pictogram(
@@ -492,17 +497,7 @@ def _centre_stack(
 ) -> None:
     x0, y0, x1, y1 = box
     if design.style.pictogram != "none":
-        icon = (y1 - y0) * 0.2
-        draw_pictogram(
-            canvas, design.mode, ((x0 + x1) / 2 - icon, y0, (x0 + x1) / 2 + icon, y0 + icon)
-        )
-        canvas.regions["pictogram"] = (
-            int((x0 + x1) / 2 - icon),
-            int(y0),
-            int((x0 + x1) / 2 + icon),
-            int(y0 + icon),
-        )
-        y0 += icon * 1.1
+        y0 = _top_pictogram(canvas, design.mode, x0, x1, y0, (y1 - y0) * 0.2)
     total = sum(weight for *_, weight in lines)
     unit = (y1 - y0) / (total * 1.15)
     y = y0
