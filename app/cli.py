@@ -22,6 +22,17 @@ specimens_cli = typer.Typer(help="Browse the catalogue.", no_args_is_help=True)
 db_cli = typer.Typer(help="Catalogue database.", no_args_is_help=True)
 cli.add_typer(specimens_cli, name="specimens")
 cli.add_typer(db_cli, name="db")
+index_cli = typer.Typer(help="Search indexes.", no_args_is_help=True)
+cli.add_typer(index_cli, name="index")
+
+
+@index_cli.command("rebuild")
+def index_rebuild() -> None:
+    """Rebuild the search indexes from the catalogue (images only where vectors are missing)."""
+    services = open_services(get_settings())
+    count = services.search.rebuild(services.store)
+    services.close()
+    typer.echo(f"index rebuilt: {count} specimens")
 
 
 @cli.command()

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.core.catalogue import SpecimenFilter, apply_filter
 from app.core.models import Direction, Mode, Specimen, SpecimenVectors
+from app.core.storage import ObjectStore
 from index import DescriptorIndex, IndexMismatchError, Neighbours, SpecimenIndex
 from ingestion.vectors import Indexer, stored_embeddings, stored_features
 from vision.embedder import Embedder
@@ -130,6 +131,36 @@ class SearchEngine:
 
     def save(self) -> None:
         self.index.save(self.index_path)
+
+    def rebuild(self, store: ObjectStore, batch: int = 16) -> int:
+        """Vectors for specimens that lack them (from their images), then both indexes anew."""
+        with Session(self.engine) as session:
+            done = set(
+                session.exec(
+                    select(SpecimenVectors.specimen_id).where(
+                        SpecimenVectors.model_id == self.embedder.model_id
+                    )
+                ).all()
+            )
+            missing = [s for s in session.exec(select(Specimen)).all() if s.id not in done]
+            for start in range(0, len(missing), batch):
+                chunk = missing[start : start + batch]
+                images = [decode_image(store.get(s.image_key)).rgb for s in chunk]
+                for specimen, vectors in zip(chunk, self.indexer.vectors_for(images), strict=True):
+                    assert specimen.id is not None
+                    session.merge(self.indexer.row(specimen.id, vectors))
+                session.commit()
+            ids, embeddings = stored_embeddings(session, self.embedder.model_id)
+            features = stored_features(session, self.embedder.model_id)
+        index = SpecimenIndex(dimension=self.embedder.dimension, model_id=self.embedder.model_id)
+        if ids:
+            index.upsert(ids, embeddings)
+        self.index = self.indexer.index = index
+        self.descriptors.bulk_load(
+            [(i, StampFeatures.from_bytes(blob).descriptors) for i, blob in features]
+        )
+        self.save()
+        return len(ids)
 
     def _specimen_features(self, ids: list[int]) -> dict[int, StampFeatures]:
         with self._lock:

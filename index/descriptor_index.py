@@ -118,7 +118,7 @@ class DescriptorIndex:
         )
         index: faiss.Index
         if len(data) >= IVF_FROM:
-            lists = int(4 * np.sqrt(len(data)))
+            lists = int(min(4 * np.sqrt(len(data)), len(data) // 40))
             index = faiss.IndexIVFFlat(faiss.IndexFlatL2(128), 128, lists)
             sample = np.random.default_rng(0).choice(
                 len(data), min(len(data), lists * 40), replace=False

@@ -122,3 +122,17 @@ def test_cli_search_prints_json(library: Any, tmp_path: Path) -> None:
 def test_cli_search_refuses_a_missing_file(tmp_path: Path) -> None:
     result: subprocess.CompletedProcess[str] = run(["search", str(tmp_path / "none.jpg")], tmp_path)
     assert result.returncode == 2
+
+
+def test_index_rebuild_restores_the_same_results(library: Any, tmp_path: Path) -> None:
+    client, _, settings = library
+    photo = encode_jpeg(WORLD.query_of(1, "scan", 9).photo.rgb)
+    before = search(client, photo).json()["matches"]
+    (settings.data_dir / "index" / "stamplib-stamp.faiss").write_bytes(b"corrupt")
+    result = run(["index", "rebuild"], settings.data_dir)
+    assert result.returncode == 0, result.stderr
+    assert f"{len(WORLD.designs)} specimens" in result.stdout
+    path = tmp_path / "q.jpg"
+    path.write_bytes(photo)
+    after = json.loads(run(["search", str(path), "--json"], settings.data_dir).stdout)["matches"]
+    assert [m["specimen_id"] for m in after] == [m["specimen_id"] for m in before]
