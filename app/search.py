@@ -122,7 +122,8 @@ class SearchEngine:
                 return index
             log.warning("index %s is out of step with the catalogue; rebuilding", self.index_path)
         except IndexMismatchError as exc:
-            log.info("%s", exc)
+            if self.index_path.exists():  # a new library simply has no index yet
+                log.warning("%s; rebuilding it from the catalogue", exc)
         index = SpecimenIndex(dimension=dimension, model_id=model_id)
         if ids:
             index.upsert(ids, vectors)
