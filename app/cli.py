@@ -75,6 +75,7 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Search the library for the genuine specimens a stamp photo may be."""
+    from app.api.search import public_matches
     from app.search import SearchFilters
 
     services = open_services(get_settings())
@@ -85,24 +86,8 @@ def search(
         limits=services.image_limits,
     )
     with session_scope(services.engine) as session:
-        rows = {
-            m.specimen_id: catalogue.get_specimen(session, m.specimen_id) for m in outcome.matches
-        }
+        matches = [m.model_dump(mode="json") for m in public_matches(session, outcome.matches)]
     services.close()
-    matches = [
-        {
-            "specimen_id": m.specimen_id,
-            "score": m.score,
-            "verified": m.verified,
-            "inliers": m.inliers,
-            "country": rows[m.specimen_id].country,
-            "bcp_name": rows[m.specimen_id].bcp_name,
-            "direction": rows[m.specimen_id].direction,
-            "mode": rows[m.specimen_id].mode,
-            "status": rows[m.specimen_id].status,
-        }
-        for m in outcome.matches
-    ]
     if as_json:
         typer.echo(
             json.dumps(

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, UploadFile, status
 from sqlmodel import Session
 
-from app.core.settings import Settings
 from app.core.storage import ObjectStore
 from app.services import Services
 
@@ -30,10 +29,6 @@ def get_store(services: ServicesDep) -> ObjectStore:
     return services.store
 
 
-def get_settings_dep(services: ServicesDep) -> Settings:
-    return services.settings
-
-
 def current_actor() -> str:
     # Replaced by the authenticated user's name once access control lands.
     return "anonymous"
@@ -41,7 +36,6 @@ def current_actor() -> str:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ActorDep = Annotated[str, Depends(current_actor)]
 
 

@@ -105,11 +105,7 @@ class SearchEngine:
         self._lock = threading.Lock()
         self.index = self._open_index()
         self.descriptors = DescriptorIndex()
-        with Session(self.engine) as session:
-            rows = stored_features(session, embedder.model_id)
-        self.descriptors.bulk_load(
-            [(i, StampFeatures.from_bytes(blob).descriptors) for i, blob in rows]
-        )
+        self._load_descriptors()
         self.indexer = Indexer(embedder=embedder, index=self.index, descriptors=self.descriptors)
 
     def _open_index(self) -> SpecimenIndex:
@@ -124,11 +120,22 @@ class SearchEngine:
         except IndexMismatchError as exc:
             if self.index_path.exists():  # a new library simply has no index yet
                 log.warning("%s; rebuilding it from the catalogue", exc)
-        index = SpecimenIndex(dimension=dimension, model_id=model_id)
-        if ids:
-            index.upsert(ids, vectors)
+        index = self._fresh_index(ids, vectors)
         index.save(self.index_path)
         return index
+
+    def _fresh_index(self, ids: list[int], vectors: NDArray[np.float32]) -> SpecimenIndex:
+        index = SpecimenIndex(dimension=self.embedder.dimension, model_id=self.embedder.model_id)
+        if ids:
+            index.upsert(ids, vectors)
+        return index
+
+    def _load_descriptors(self) -> None:
+        with Session(self.engine) as session:
+            rows = stored_features(session, self.embedder.model_id)
+        self.descriptors.bulk_load(
+            [(i, StampFeatures.from_bytes(blob).descriptors) for i, blob in rows]
+        )
 
     def save(self) -> None:
         self.index.save(self.index_path)
@@ -152,14 +159,8 @@ class SearchEngine:
                     session.merge(self.indexer.row(specimen.id, vectors))
                 session.commit()
             ids, embeddings = stored_embeddings(session, self.embedder.model_id)
-            features = stored_features(session, self.embedder.model_id)
-        index = SpecimenIndex(dimension=self.embedder.dimension, model_id=self.embedder.model_id)
-        if ids:
-            index.upsert(ids, embeddings)
-        self.index = self.indexer.index = index
-        self.descriptors.bulk_load(
-            [(i, StampFeatures.from_bytes(blob).descriptors) for i, blob in features]
-        )
+        self.index = self.indexer.index = self._fresh_index(ids, embeddings)
+        self._load_descriptors()
         self.save()
         return len(ids)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, func, select
@@ -31,15 +33,35 @@ def find_image(session: Session, sha256: str) -> SpecimenImage | None:
     return session.exec(select(SpecimenImage).where(SpecimenImage.sha256 == sha256)).first()
 
 
-def _store_object(
-    store: ObjectStore, data: bytes, decoded: DecodedImage, digest: str
-) -> tuple[str, bool]:
-    """Put the original bytes under their content key; say whether this call created it."""
+def _new_image(
+    session: Session, data: bytes, limits: ImageLimits | None, decoded: DecodedImage | None = None
+) -> tuple[DecodedImage, str]:
+    """The decoded image and its sha256, or DuplicateImageError if the bytes are in the library."""
+    decoded = decoded or decode_image(data, limits)
+    digest = sha256_hex(data)
+    existing = find_image(session, digest)
+    if existing is not None:
+        raise DuplicateImageError(existing.specimen_id, digest)
+    return decoded, digest
+
+
+@contextmanager
+def _stored_object(
+    session: Session, store: ObjectStore, data: bytes, decoded: DecodedImage, digest: str
+) -> Iterator[str]:
+    """Put the bytes under their content key; if the catalogue change fails, roll it back and
+    remove the object again (unless it was already there)."""
     key = content_key(IMAGE_NAMESPACE, digest, decoded.extension)
-    if store.exists(key):
-        return key, False
-    store.put(key, data, decoded.content_type)
-    return key, True
+    created = not store.exists(key)
+    if created:
+        store.put(key, data, decoded.content_type)
+    try:
+        yield key
+    except (SQLAlchemyError, OSError):
+        session.rollback()
+        if created:
+            store.delete(key)
+        raise
 
 
 def _image_row(
@@ -83,15 +105,10 @@ def add_specimen(
     With an indexer, the search vectors are computed first (a failure stores nothing),
     saved in the same transaction, and the index updated once the transaction holds.
     """
-    decoded = decoded or decode_image(image, limits)
-    digest = sha256_hex(image)
-    existing = find_image(session, digest)
-    if existing is not None:
-        raise DuplicateImageError(existing.specimen_id, digest)
+    decoded, digest = _new_image(session, image, limits, decoded)
     if indexer and vectors is None:
         vectors = indexer.vectors_for([decoded.rgb])[0]
-    key, created = _store_object(store, image, decoded, digest)
-    try:
+    with _stored_object(session, store, image, decoded, digest) as key:
         specimen = Specimen(
             **fields.model_dump(),
             image_key=key,
@@ -109,11 +126,6 @@ def add_specimen(
         if indexer and vectors:
             session.add(indexer.row(specimen.id, vectors))
         session.commit()
-    except (SQLAlchemyError, OSError):
-        session.rollback()
-        if created:
-            store.delete(key)
-        raise
     if indexer and vectors and specimen.id is not None:
         indexer.publish(specimen.id, vectors)
     session.refresh(specimen)
@@ -133,13 +145,8 @@ def add_image(
 ) -> SpecimenImage:
     """Attach one more image (detail, UV …) to a specimen after its primary image."""
     assert specimen.id is not None
-    decoded = decode_image(image, limits)
-    digest = sha256_hex(image)
-    existing = find_image(session, digest)
-    if existing is not None:
-        raise DuplicateImageError(existing.specimen_id, digest)
-    key, created = _store_object(store, image, decoded, digest)
-    try:
+    decoded, digest = _new_image(session, image, limits)
+    with _stored_object(session, store, image, decoded, digest) as key:
         count = session.exec(
             select(func.count())
             .select_from(SpecimenImage)
@@ -151,10 +158,5 @@ def add_image(
             session, specimen.id, "image_added", actor, {"kind": kind.value, "sha256": digest}
         )
         session.commit()
-    except (SQLAlchemyError, OSError):
-        session.rollback()
-        if created:
-            store.delete(key)
-        raise
     session.refresh(row)
     return row

@@ -24,7 +24,6 @@ class StampFeatures:
     points: NDArray[np.float32]  # (N, 2) keypoint positions at the working size
     descriptors: NDArray[np.uint8]  # (N, 128) SIFT descriptors (integer-valued in OpenCV)
     ink: NDArray[np.uint8]  # (H, W) ink map at the working size, 0..255
-    scale: float  # working size / original size
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -33,7 +32,6 @@ class StampFeatures:
             points=self.points,
             descriptors=self.descriptors,
             ink=self.ink,
-            scale=np.float32(self.scale),
         )
         return buffer.getvalue()
 
@@ -44,7 +42,6 @@ class StampFeatures:
                 points=arrays["points"],
                 descriptors=arrays["descriptors"],
                 ink=arrays["ink"],
-                scale=float(arrays["scale"]),
             )
 
 
@@ -53,7 +50,7 @@ _SIFT = cv2.SIFT.create(nfeatures=MAX_FEATURES, contrastThreshold=0.03)
 
 def stamp_features(rgb: NDArray[np.uint8]) -> StampFeatures:
     """Features of a stamp crop or specimen, on its ink map so that paper and light don't count."""
-    small, scale = resize_max(rgb, WORK_SIDE)
+    small, _ = resize_max(rgb, WORK_SIDE)
     ink = np.asarray(np.clip(ink_map(flatten(small)) * 255, 0, 255), dtype=np.uint8)
     keypoints, descriptors = _SIFT.detectAndCompute(255 - ink, None)
     if descriptors is None or not keypoints:
@@ -61,12 +58,10 @@ def stamp_features(rgb: NDArray[np.uint8]) -> StampFeatures:
             points=np.zeros((0, 2), np.float32),
             descriptors=np.zeros((0, 128), np.uint8),
             ink=ink,
-            scale=scale,
         )
     points = np.array([kp.pt for kp in keypoints], dtype=np.float32)
     return StampFeatures(
         points=points,
         descriptors=np.clip(descriptors, 0, 255).astype(np.uint8),
         ink=ink,
-        scale=scale,
     )

@@ -29,7 +29,6 @@ class Verification:
 
 
 _MATCHER = cv2.BFMatcher(cv2.NORM_L2)
-NOT_VERIFIED = Verification(False, 0, 0.0, None)
 
 
 def homography_from(

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from app.core.models import Direction, Mode, Specimen
 from app.deps import ServicesDep, SessionDep, read_upload
-from app.search import SearchFilters
+from app.search import Match, SearchFilters
 
 router = APIRouter(prefix="/search", tags=["search"])
 
@@ -53,6 +53,33 @@ def parse_crop(value: str | None) -> tuple[int, int, int, int] | None:
     return x, y, w, h
 
 
+def public_matches(session: Session, found: list[Match]) -> list[MatchPublic]:
+    """Ranked matches with the catalogue fields an examiner reads."""
+    ids = [match.specimen_id for match in found]
+    specimens = {
+        s.id: s for s in session.exec(select(Specimen).where(col(Specimen.id).in_(ids))).all()
+    }
+    return [
+        MatchPublic(
+            specimen_id=m.specimen_id,
+            score=m.score,
+            similarity=m.similarity,
+            verified=m.verified,
+            inliers=m.inliers,
+            country=s.country,
+            bcp_name=s.bcp_name,
+            direction=s.direction,
+            mode=s.mode,
+            valid_from=s.valid_from,
+            valid_to=s.valid_to,
+            status=s.status,
+            thumbnail_url=f"/api/v1/specimens/{s.id}/image",
+        )
+        for m in found
+        if (s := specimens.get(m.specimen_id)) is not None
+    ]
+
+
 @router.post("")
 async def search(
     services: ServicesDep,
@@ -72,29 +99,7 @@ async def search(
     outcome = await run_in_threadpool(
         engine.search_bytes, data, filters, top_k=top_k, box=box, limits=services.image_limits
     )
-    ids = [match.specimen_id for match in outcome.matches]
-    specimens = {
-        s.id: s for s in session.exec(select(Specimen).where(col(Specimen.id).in_(ids))).all()
-    }
-    matches = [
-        MatchPublic(
-            specimen_id=m.specimen_id,
-            score=m.score,
-            similarity=m.similarity,
-            verified=m.verified,
-            inliers=m.inliers,
-            country=s.country,
-            bcp_name=s.bcp_name,
-            direction=s.direction,
-            mode=s.mode,
-            valid_from=s.valid_from,
-            valid_to=s.valid_to,
-            status=s.status,
-            thumbnail_url=f"/api/v1/specimens/{s.id}/image",
-        )
-        for m in outcome.matches
-        if (s := specimens.get(m.specimen_id)) is not None
-    ]
+    matches = public_matches(session, outcome.matches)
     timings = {name: round(ms, 1) for name, ms in outcome.timings_ms.items()}
     timings["total"] = round(sum(outcome.timings_ms.values()), 1)
     return SearchResponse(
