@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -14,6 +14,9 @@ from app.core import catalogue
 from app.core.db import session_scope, upgrade_schema
 from app.core.settings import get_settings
 from app.services import open_services
+
+if TYPE_CHECKING:
+    from ingestion.reconcile import LibraryCheck
 
 cli = typer.Typer(
     help="StampLib: e-library of genuine border stamp specimens.", no_args_is_help=True
@@ -33,6 +36,53 @@ def index_rebuild() -> None:
     count = services.search.rebuild(services.store)
     services.close()
     typer.echo(f"index rebuilt: {count} specimens")
+
+
+@index_cli.command("check")
+def index_check(
+    repair: Annotated[bool, typer.Option("--repair", help="fix what can be fixed")] = False,
+    deep: Annotated[bool, typer.Option("--deep", help="re-hash every image object")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Check that catalogue, object store and search index agree; exit 1 if they do not."""
+    from app.live_index import LiveIndex
+    from ingestion.reconcile import check_library, remove_orphans
+
+    services = open_services(get_settings())
+    embedder = services.embedder
+    live = LiveIndex(
+        engine=services.engine,
+        store=services.store,
+        model_id=embedder.model_id,
+        dimension=embedder.dimension,
+        path=services.settings.data_dir / "index" / f"{embedder.model_name}.faiss",
+        heal=False,
+    )
+
+    def run_check() -> LibraryCheck:
+        with session_scope(services.engine) as session:
+            ids = live.embeddings.ids().tolist()
+            return check_library(session, services.store, ids, embedder.model_id, deep=deep)
+
+    report = run_check()
+    if repair and not report.ok:
+        removed = remove_orphans(services.store, report)
+        count = services.search.rebuild(services.store)
+        live = services.search.live
+        typer.echo(f"repaired: {removed} orphan objects removed, index rebuilt ({count})", err=True)
+        report = run_check()
+    services.engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        typer.echo(
+            f"catalogue {report.catalogue}, objects {report.objects}, index {report.index}: "
+            + ("ok" if report.ok else f"{len(report.problems)} problems")
+        )
+        for problem in report.problems:
+            typer.echo(f"  {problem}")
+    if not report.ok:
+        raise typer.Exit(code=1)
 
 
 @cli.command()
@@ -146,25 +196,57 @@ def specimens_list(
 @cli.command()
 def ingest(
     path: Annotated[
-        Path, typer.Argument(help="manifest CSV, folder with manifest.csv, or ZIP", exists=True)
-    ],
+        Path | None,
+        typer.Argument(help="manifest CSV, folder with manifest.csv, or ZIP", exists=True),
+    ] = None,
+    resume: Annotated[int | None, typer.Option(help="resume this interrupted job")] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="store nothing if any row is bad")
+    ] = False,
     actor: Annotated[str, typer.Option(help="name recorded as creator")] = "cli",
 ) -> None:
-    """Ingest specimens in bulk from a manifest."""
-    from ingestion.bulk import ingest_manifest
+    """Ingest specimens in bulk from a manifest, as a job that can be resumed."""
+    import tempfile
 
+    from app.ingest_progress import progress_bar
+    from ingestion.jobs import bundle_of, create_job, get_job, run_job
+
+    if (path is None) == (resume is None):
+        raise typer.BadParameter("give either a PATH or --resume JOB")
     services = open_services(get_settings())
-    with session_scope(services.engine) as session:
-        report = ingest_manifest(
-            session, services.store, path, actor=actor, limits=services.image_limits
+    if resume is not None:
+        job_id = get_job(services.engine, resume).id or resume
+    else:
+        assert path is not None
+        job_id = create_job(services.engine, source=str(path.resolve()), actor=actor)
+    with tempfile.TemporaryDirectory() as folder, progress_bar(job_id) as show:
+        bundle = bundle_of(get_job(services.engine, job_id), services.store, Path(folder))
+        job = run_job(
+            services.engine,
+            services.store,
+            job_id,
+            bundle,
+            indexer=services.indexer,
+            limits=services.image_limits,
+            strict=strict,
+            progress=show,
         )
-    for error in report.errors:
-        typer.echo(f"row {error.row} ({error.image}): {error.reason}", err=True)
+    services.engine.dispose()
+    for error in job.errors:
+        typer.echo(f"row {error['row']} ({error['image']}): {error['reason']}", err=True)
+    for flag in job.flagged:
+        typer.echo(
+            f"flagged: row {flag['row']}: specimen {flag['specimen_id']} looks like specimen "
+            f"{flag['similar_to']} (similarity {flag['similarity']}); please check",
+            err=True,
+        )
     typer.echo(
-        f"{len(report.added)} added, {len(report.unchanged)} already in the library, "
-        f"{len(report.errors)} errors in {report.seconds:.1f}s"
+        f"job {job_id} {job.status}: {job.added} added, {job.unchanged} already in the library, "
+        f"{len(job.errors)} errors, {len(job.flagged)} flagged as near-duplicates"
     )
-    if report.errors:
+    if job.message:
+        typer.echo(job.message, err=True)
+    if job.status == "failed" or job.errors:
         raise typer.Exit(code=1)
 
 
@@ -175,9 +257,20 @@ def bench(
     queries: Annotated[int | None, typer.Option(min=1, help="queries per split")] = None,
     seed: Annotated[int, typer.Option(help="world seed")] = 0,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("benchmarks/results"),
+    scale: Annotated[
+        bool, typer.Option("--scale", help="only the index at 10k, 100k and 1M vectors")
+    ] = False,
 ) -> None:
     """Measure accuracy and speed on a synthetic world, beside baselines."""
     from dataclasses import replace
+
+    if scale:
+        from benchmarks.scale import write_scale
+
+        for size, row in write_scale(out, seed=seed).items():
+            typer.echo(f"{int(size):>9,} vectors: {json.dumps(row)}")
+        typer.echo(f"results in {out}/scale.json and {out}/scale.png")
+        return
 
     from benchmarks.report import markdown_table
     from benchmarks.run import BenchOptions, run_benchmark

@@ -35,6 +35,7 @@ def ensure_demo_library(services: Services, *, specimens: int = 150) -> Path:
                 report = ingest_manifest(
                     session, services.store, manifest, actor="demo", indexer=services.indexer
                 )
+        services.catalogue_changed()
         services.search.save()
         log.info("demo library: %d synthetic specimens ingested", len(report.added))
     if not marker.is_file():

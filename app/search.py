@@ -16,11 +16,13 @@ from numpy.typing import NDArray
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from app.core.catalogue import SpecimenFilter, apply_filter
+from app.core.catalogue import SpecimenFilter, apply_filter, note_change
 from app.core.models import Direction, Mode, Specimen, SpecimenVectors
 from app.core.storage import ObjectStore
-from index import DescriptorIndex, IndexMismatchError, Neighbours, SpecimenIndex
-from ingestion.vectors import Indexer, stored_embeddings, stored_features
+from app.live_index import LiveIndex
+from index import DescriptorIndex, Neighbours, SpecimenIndex
+from index.specimen_index import IndexPlan
+from ingestion.vectors import Indexer
 from vision.embedder import Embedder
 from vision.features import StampFeatures
 from vision.imageio import ImageLimits, decode_image
@@ -51,11 +53,9 @@ class SearchFilters:
     include_withdrawn: bool = False
 
     @property
-    def restrictive(self) -> bool:
-        return (
-            bool(self.country or self.direction or self.mode or self.on_date)
-            or not self.include_withdrawn
-        )
+    def narrowing(self) -> bool:
+        """Whether the filter keeps only some of the library (beyond leaving withdrawn out)."""
+        return bool(self.country or self.direction or self.mode or self.on_date)
 
 
 @dataclass(frozen=True)
@@ -94,51 +94,43 @@ def load_decision(embedder: Embedder) -> tuple[FusionWeights, DecisionModel]:
 
 class SearchEngine:
     def __init__(
-        self, *, engine: Engine, embedder: Embedder, index_dir: Path, cache_size: int = 20_000
+        self,
+        *,
+        engine: Engine,
+        embedder: Embedder,
+        index_dir: Path,
+        store: ObjectStore | None = None,
+        plan: IndexPlan | None = None,
+        cache_size: int = 20_000,
+        heal: bool = True,
     ) -> None:
         self.engine = engine
         self.embedder = embedder
-        self.index_path = index_dir / f"{embedder.model_name}.faiss"
         self.weights, self.decision_model = load_decision(embedder)
         self._features: OrderedDict[int, StampFeatures] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self.index = self._open_index()
-        self.descriptors = DescriptorIndex()
-        self._load_descriptors()
-        self.indexer = Indexer(embedder=embedder, index=self.index, descriptors=self.descriptors)
-
-    def _open_index(self) -> SpecimenIndex:
-        model_id, dimension = self.embedder.model_id, self.embedder.dimension
-        with Session(self.engine) as session:
-            ids, vectors = stored_embeddings(session, model_id)
-        try:
-            index = SpecimenIndex.load(self.index_path, model_id=model_id, dimension=dimension)
-            if sorted(index.ids().tolist()) == sorted(ids):
-                return index
-            log.warning("index %s is out of step with the catalogue; rebuilding", self.index_path)
-        except IndexMismatchError as exc:
-            if self.index_path.exists():  # a new library simply has no index yet
-                log.warning("%s; rebuilding it from the catalogue", exc)
-        index = self._fresh_index(ids, vectors)
-        index.save(self.index_path)
-        return index
-
-    def _fresh_index(self, ids: list[int], vectors: NDArray[np.float32]) -> SpecimenIndex:
-        index = SpecimenIndex(dimension=self.embedder.dimension, model_id=self.embedder.model_id)
-        if ids:
-            index.upsert(ids, vectors)
-        return index
-
-    def _load_descriptors(self) -> None:
-        with Session(self.engine) as session:
-            rows = stored_features(session, self.embedder.model_id)
-        self.descriptors.bulk_load(
-            [(i, StampFeatures.from_bytes(blob).descriptors) for i, blob in rows]
+        self.live = LiveIndex(
+            engine=engine,
+            store=store,
+            model_id=embedder.model_id,
+            dimension=embedder.dimension,
+            path=index_dir / f"{embedder.model_name}.faiss",
+            plan=plan,
+            heal=heal,
         )
+        self.indexer = Indexer(embedder=embedder)
+
+    @property
+    def index(self) -> SpecimenIndex:
+        return self.live.embeddings
+
+    @property
+    def descriptors(self) -> DescriptorIndex:
+        return self.live.descriptors
 
     def save(self) -> None:
-        self.index.save(self.index_path)
+        self.live.save()
 
     def rebuild(self, store: ObjectStore, batch: int = 16) -> int:
         """Vectors for specimens that lack them (from their images), then both indexes anew."""
@@ -157,12 +149,11 @@ class SearchEngine:
                 for specimen, vectors in zip(chunk, self.indexer.vectors_for(images), strict=True):
                     assert specimen.id is not None
                     session.merge(self.indexer.row(specimen.id, vectors))
+                    note_change(session, specimen.id)
                 session.commit()
-            ids, embeddings = stored_embeddings(session, self.embedder.model_id)
-        self.index = self.indexer.index = self._fresh_index(ids, embeddings)
-        self._load_descriptors()
+        count = self.live.rebuild_from_catalogue()
         self.save()
-        return len(ids)
+        return count
 
     def _specimen_features(self, ids: list[int]) -> dict[int, StampFeatures]:
         with self._lock:
@@ -184,7 +175,9 @@ class SearchEngine:
         return found
 
     def allowed_ids(self, filters: SearchFilters) -> list[int] | None:
-        if not filters.restrictive:
+        """The ids a filter allows, from the catalogue; None when only withdrawn are left out
+        (the index leaves those out itself)."""
+        if not filters.narrowing:
             return None
         spec = SpecimenFilter(
             country=filters.country,
@@ -206,12 +199,16 @@ class SearchEngine:
         neighbours: Neighbours,
         allowed: list[int] | None,
         count: int,
+        include_withdrawn: bool,
     ) -> tuple[list[int], NDArray[np.float32], NDArray[np.float32]]:
         """Union of the embedding's and the descriptor votes' shortlists, with both scores."""
-        hits = self.index.search(embedding, count, allowed)
+        hidden = self.live.hidden if allowed is None and not include_withdrawn else frozenset()
+        hits = self.index.search(embedding, count, allowed, excluded=sorted(hidden))
         allowed_set = set(allowed) if allowed is not None else None
         votes = {
-            i: v for i, v in neighbours.votes().items() if allowed_set is None or i in allowed_set
+            i: v
+            for i, v in neighbours.votes().items()
+            if (allowed_set is None or i in allowed_set) and i not in hidden
         }
         by_votes = sorted(votes, key=lambda i: -votes[i])[:count]
         ids = list(dict.fromkeys([hit.specimen_id for hit in hits] + by_votes))
@@ -235,10 +232,15 @@ class SearchEngine:
         timings: Timings | None = None,
     ) -> SearchOutcome:
         timings = timings or Timings()
+        self.live.follow()
         query = vectorise(self.embedder, [rgb], [box], timings)[0]
         neighbours = self.descriptors.neighbours(query.features.descriptors)
         ids, similarity, votes = self._candidates(
-            query.embedding, neighbours, self.allowed_ids(filters), max(SHORTLIST, top_k)
+            query.embedding,
+            neighbours,
+            self.allowed_ids(filters),
+            max(SHORTLIST, top_k),
+            filters.include_withdrawn,
         )
         timings.mark("shortlist")
         prior = [

@@ -12,6 +12,7 @@ from app.core.db import create_catalogue_engine, upgrade_schema
 from app.core.settings import Settings
 from app.core.storage import ObjectStore, open_store
 from app.search import SearchEngine
+from index.specimen_index import IndexPlan
 from ingestion.vectors import Indexer
 from vision.embedder import Embedder
 from vision.imageio import ImageLimits
@@ -27,7 +28,7 @@ class Services:
 
     @property
     def image_limits(self) -> ImageLimits:
-        return ImageLimits(**self.settings.uploads.model_dump())
+        return ImageLimits(**self.settings.uploads.model_dump(exclude={"max_bundle_bytes"}))
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -47,13 +48,21 @@ class Services:
                     engine=self.engine,
                     embedder=self.embedder,
                     index_dir=self.settings.data_dir / "index",
+                    store=self.store,
+                    plan=IndexPlan(exact_up_to=self.settings.index_exact_up_to),
                 )
             engine: SearchEngine = self.__dict__["_search"]
             return engine
 
-    @property
+    @cached_property
     def indexer(self) -> Indexer:
-        return self.search.indexer
+        """Vectors for new specimens; needs the model, not the search indexes."""
+        return Indexer(embedder=self.embedder)
+
+    def catalogue_changed(self) -> None:
+        """Let this process's search see a change it just made, without waiting to follow."""
+        if "_search" in self.__dict__:
+            self.__dict__["_search"].live.follow(force=True)
 
     def close(self) -> None:
         if "_search" in self.__dict__:

@@ -48,6 +48,7 @@ def build_library(
         report = ingest_manifest(session, services.store, manifest, actor="bench", indexer=indexer)
     if report.errors:
         raise RuntimeError(f"ingestion of the synthetic library failed: {report.errors[:3]}")
+    services.catalogue_changed()
     stats = {
         "specimens": len(report.added),
         "seconds": round(report.seconds, 2),

@@ -83,3 +83,31 @@ def contact_sheet(world: SyntheticWorld, path: Path, rows: int = 8, side: int = 
         lines.append(np.hstack(tiles))
     sheet = np.vstack(lines)
     cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+
+
+def plot_scale(scale: dict[str, dict[str, Any]], path: Path) -> None:
+    """Search latency and index memory against library size (log-log)."""
+    sizes = sorted(scale, key=int)
+    counts = [int(size) for size in sizes]
+    fig, (latency, memory) = plt.subplots(1, 2, figsize=(9, 3.4))
+    latency.plot(counts, [scale[s]["p50_ms"] for s in sizes], marker="o", label="p50")
+    latency.plot(counts, [scale[s]["p95_ms"] for s in sizes], marker="o", label="p95")
+    latency.plot(
+        counts, [scale[s]["filtered_p50_ms"] for s in sizes], marker="s", label="p50, 1% filter"
+    )
+    latency.set_ylabel("search latency (ms)")
+    memory.plot(counts, [scale[s]["memory_mb"] for s in sizes], marker="o", color="tab:red")
+    memory.set_ylabel("index memory (MB)")
+    for axis in (latency, memory):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("vectors in the index")
+        axis.grid(alpha=0.3)
+    latency.legend(fontsize=8)
+    for size in sizes:
+        latency.annotate(
+            scale[size]["kind"], (int(size), scale[size]["p50_ms"]), fontsize=7, va="bottom"
+        )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -11,13 +11,15 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app.core.models import SpecimenCreate
+from app.core.models import Specimen, SpecimenCreate
 from app.core.storage import ObjectStore, sha256_hex
+from ingestion.dedupe import NearDuplicates
 from ingestion.manifest import Bundle, ManifestRow, read_rows, validate_fields
 from ingestion.specimens import DuplicateImageError, add_specimen, find_image
 from ingestion.vectors import Indexer
 from vision.errors import BadImageError
 from vision.imageio import DecodedImage, ImageLimits, decode_image
+from vision.pipeline import StampVectors
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +31,23 @@ class RowError:
     reason: str
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A new specimen that looks like one already in the library: for the librarian to judge."""
+
+    row: int
+    specimen_id: int
+    similar_to: int
+    similarity: float
+
+
 @dataclass
 class IngestReport:
-    added: list[int] = field(default_factory=list)
+    added: list[int] = field(default_factory=list)  # by this job, in this run or an earlier one
     unchanged: list[int] = field(default_factory=list)  # already in the library: same bytes
     errors: list[RowError] = field(default_factory=list)
+    flagged: list[Flag] = field(default_factory=list)
+    last_row: int = 0
     seconds: float = 0.0
 
     @property
@@ -54,16 +68,24 @@ def ingest_manifest(
     progress: Progress | None = None,
     indexer: Indexer | None = None,
     batch_size: int = 16,
+    job_id: int | None = None,
+    duplicates: NearDuplicates | None = None,
 ) -> IngestReport:
-    """Ingest every row of the manifest at `source`; running it twice adds nothing."""
+    """Ingest every row of the manifest at `source`; running it twice adds nothing.
+
+    A row whose image is already in the library counts as added when this job (`job_id`)
+    added it in an earlier, interrupted run, else as unchanged.
+    """
     limits = limits or ImageLimits()
     report = IngestReport()
     started = time.perf_counter()
     bundle = Bundle(source)
+    step = _Step(session, store, bundle, report, actor, limits, indexer, job_id, duplicates)
     try:
         rows = read_rows(bundle)
         while chunk := list(itertools.islice(rows, batch_size)):
-            _ingest_chunk(session, store, bundle, chunk, report, actor, limits, indexer)
+            step.run(chunk)
+            report.last_row = chunk[-1].number
             if progress:
                 progress(report)
     finally:
@@ -79,6 +101,22 @@ def ingest_manifest(
     return report
 
 
+def validate_manifest(source: Path, limits: ImageLimits) -> list[RowError]:
+    """Every row's problems, storing nothing (what `--strict` checks before it starts)."""
+    problems = []
+    bundle = Bundle(source)
+    try:
+        for row in read_rows(bundle):
+            try:
+                validate_fields(row)
+                decode_image(bundle.read_image(row.image_path, limits.max_bytes), limits)
+            except (BadImageError, ValueError) as exc:
+                problems.append(RowError(row.number, row.image_path, str(exc)))
+    finally:
+        bundle.close()
+    return problems
+
+
 @dataclass
 class _Ready:
     row: ManifestRow
@@ -87,48 +125,70 @@ class _Ready:
     decoded: DecodedImage
 
 
-def _ingest_chunk(
-    session: Session,
-    store: ObjectStore,
-    bundle: Bundle,
-    rows: list[ManifestRow],
-    report: IngestReport,
-    actor: str,
-    limits: ImageLimits,
-    indexer: Indexer | None,
-) -> None:
-    """Validate and decode a chunk of rows, vectorise the new images together, store each."""
-    ready: list[_Ready] = []
-    for row in rows:
+@dataclass
+class _Step:
+    """What every chunk of a manifest goes through: validate, decode, vectorise, store."""
+
+    session: Session
+    store: ObjectStore
+    bundle: Bundle
+    report: IngestReport
+    actor: str
+    limits: ImageLimits
+    indexer: Indexer | None
+    job_id: int | None
+    duplicates: NearDuplicates | None
+
+    def run(self, rows: list[ManifestRow]) -> None:
+        ready = [item for row in rows if (item := self._read(row)) is not None]
+        vectors = (
+            self.indexer.vectors_for([item.decoded.rgb for item in ready])
+            if self.indexer and ready
+            else None
+        )
+        for position, item in enumerate(ready):
+            self._store(item, vectors[position] if vectors else None)
+
+    def _read(self, row: ManifestRow) -> _Ready | None:
         try:
             fields = validate_fields(row)
-            data = bundle.read_image(row.image_path, limits.max_bytes)
-            existing = find_image(session, sha256_hex(data))
+            data = self.bundle.read_image(row.image_path, self.limits.max_bytes)
+            existing = find_image(self.session, sha256_hex(data))
             if existing is not None:
-                report.unchanged.append(existing.specimen_id)
-                continue
-            ready.append(_Ready(row, fields, data, decode_image(data, limits)))
+                self._seen(existing.specimen_id)
+                return None
+            return _Ready(row, fields, data, decode_image(data, self.limits))
         except (BadImageError, ValueError) as exc:
-            report.errors.append(RowError(row.number, row.image_path, str(exc)))
-    vectors = (
-        indexer.vectors_for([item.decoded.rgb for item in ready]) if indexer and ready else None
-    )
-    for position, item in enumerate(ready):
+            self.report.errors.append(RowError(row.number, row.image_path, str(exc)))
+            return None
+
+    def _seen(self, specimen_id: int) -> None:
+        specimen = self.session.get(Specimen, specimen_id)
+        mine = self.job_id is not None and specimen and specimen.ingest_job_id == self.job_id
+        (self.report.added if mine else self.report.unchanged).append(specimen_id)
+
+    def _store(self, item: _Ready, vectors: StampVectors | None) -> None:
         try:
             specimen = add_specimen(
-                session,
-                store,
+                self.session,
+                self.store,
                 item.fields,
                 item.data,
-                actor=actor,
-                limits=limits,
-                indexer=indexer,
+                actor=self.actor,
+                limits=self.limits,
+                indexer=self.indexer,
                 decoded=item.decoded,
-                vectors=vectors[position] if vectors else None,
+                vectors=vectors,
+                job_id=self.job_id,
             )
-            assert specimen.id is not None
-            report.added.append(specimen.id)
         except DuplicateImageError as exc:  # the same image twice in one manifest
-            report.unchanged.append(exc.specimen_id)
+            self._seen(exc.specimen_id)
+            return
         except (BadImageError, ValueError) as exc:
-            report.errors.append(RowError(item.row.number, item.row.image_path, str(exc)))
+            self.report.errors.append(RowError(item.row.number, item.row.image_path, str(exc)))
+            return
+        assert specimen.id is not None
+        self.report.added.append(specimen.id)
+        if self.duplicates is not None and vectors is not None:
+            for other, similarity in self.duplicates.similar(specimen.id, vectors.embedding):
+                self.report.flagged.append(Flag(item.row.number, specimen.id, other, similarity))

@@ -99,11 +99,12 @@ def add_specimen(
     indexer: Indexer | None = None,
     decoded: DecodedImage | None = None,
     vectors: StampVectors | None = None,
+    job_id: int | None = None,
 ) -> Specimen:
     """Validate the image, store it and catalogue the specimen, or change nothing at all.
 
-    With an indexer, the search vectors are computed first (a failure stores nothing),
-    saved in the same transaction, and the index updated once the transaction holds.
+    With an indexer, the search vectors are computed first (a failure stores nothing) and
+    saved in the same transaction; search processes pick them up from the change log.
     """
     decoded, digest = _new_image(session, image, limits, decoded)
     if indexer and vectors is None:
@@ -117,6 +118,7 @@ def add_specimen(
             image_height=decoded.height,
             created_by=actor,
             updated_by=actor,
+            ingest_job_id=job_id,
         )
         session.add(specimen)
         session.flush()
@@ -126,8 +128,6 @@ def add_specimen(
         if indexer and vectors:
             session.add(indexer.row(specimen.id, vectors))
         session.commit()
-    if indexer and vectors and specimen.id is not None:
-        indexer.publish(specimen.id, vectors)
     session.refresh(specimen)
     log.debug("specimen %s stored (%s %s)", specimen.id, specimen.country, specimen.bcp_name)
     return specimen

@@ -9,18 +9,15 @@ from numpy.typing import NDArray
 from sqlmodel import Session, select
 
 from app.core.models import SpecimenVectors
-from index import DescriptorIndex, SpecimenIndex
 from vision.embedder import Embedder
 from vision.pipeline import StampVectors, vectorise
 
 
 @dataclass
 class Indexer:
-    """Turns specimen images into vectors and keeps the index in step with the catalogue."""
+    """Turns specimen images into the vectors search keeps with the catalogue."""
 
     embedder: Embedder
-    index: SpecimenIndex
-    descriptors: DescriptorIndex
 
     @property
     def model_id(self) -> str:
@@ -37,10 +34,6 @@ class Indexer:
             embedding=vectors.embedding.astype(np.float32).tobytes(),
             features=vectors.features.to_bytes(),
         )
-
-    def publish(self, specimen_id: int, vectors: StampVectors) -> None:
-        self.index.upsert([specimen_id], vectors.embedding[None, :])
-        self.descriptors.add(specimen_id, vectors.features.descriptors)
 
 
 def stored_features(session: Session, model_id: str) -> list[tuple[int, bytes]]:

@@ -72,6 +72,7 @@ async def create_specimen(
             session, store, fields, data, actor=actor, limits=services.image_limits, indexer=indexer
         )
     )
+    await run_in_threadpool(services.catalogue_changed)
     return catalogue.to_public(session, specimen)
 
 
@@ -82,17 +83,27 @@ def read_specimen(specimen_id: int, session: SessionDep) -> SpecimenPublic:
 
 @router.patch("/{specimen_id}")
 def update_specimen(
-    specimen_id: int, change: SpecimenUpdate, session: SessionDep, actor: ActorDep
+    specimen_id: int,
+    change: SpecimenUpdate,
+    session: SessionDep,
+    services: ServicesDep,
+    actor: ActorDep,
 ) -> SpecimenPublic:
     specimen = catalogue.get_specimen(session, specimen_id)
-    return catalogue.to_public(session, catalogue.update_specimen(session, specimen, change, actor))
+    updated = catalogue.update_specimen(session, specimen, change, actor)
+    services.catalogue_changed()
+    return catalogue.to_public(session, updated)
 
 
 @router.delete("/{specimen_id}")
-def withdraw_specimen(specimen_id: int, session: SessionDep, actor: ActorDep) -> SpecimenPublic:
+def withdraw_specimen(
+    specimen_id: int, session: SessionDep, services: ServicesDep, actor: ActorDep
+) -> SpecimenPublic:
     """Withdraw the specimen: it stays in the library with its history, out of active search."""
     specimen = catalogue.get_specimen(session, specimen_id)
-    return catalogue.to_public(session, catalogue.withdraw_specimen(session, specimen, actor))
+    withdrawn = catalogue.withdraw_specimen(session, specimen, actor)
+    services.catalogue_changed()
+    return catalogue.to_public(session, withdrawn)
 
 
 @router.get("/{specimen_id}/history")

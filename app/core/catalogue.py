@@ -10,6 +10,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.core.models import (
+    CatalogueChange,
     Direction,
     Mode,
     Specimen,
@@ -127,6 +128,12 @@ def record_event(
     session: Session, specimen_id: int, action: str, actor: str, changes: dict[str, Any]
 ) -> None:
     session.add(SpecimenEvent(specimen_id=specimen_id, action=action, actor=actor, changes=changes))
+    note_change(session, specimen_id)
+
+
+def note_change(session: Session, specimen_id: int) -> None:
+    """Tell every search process, in this transaction, that this specimen changed."""
+    session.add(CatalogueChange(specimen_id=specimen_id))
 
 
 def _jsonable(value: Any) -> Any:

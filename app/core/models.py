@@ -144,6 +144,7 @@ class Specimen(SpecimenBase, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_by: str = Field(max_length=100)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+    ingest_job_id: int | None = Field(default=None, index=True)  # the bulk load that brought it
 
 
 class SpecimenPublic(SpecimenBase):
@@ -233,3 +234,62 @@ class SpecimenVectors(SQLModel, table=True):
     embedding: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
     features: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class CatalogueChange(SQLModel, table=True):
+    """One row per change that search must follow: every search process replays these rows
+    (after the position its index file records) to stay in step with the catalogue."""
+
+    __tablename__ = "catalogue_change"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    specimen_id: int = Field(index=True)
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FAILED = "failed"
+    DONE = "done"
+
+
+class IngestJob(SQLModel, table=True):
+    """A bulk ingestion: what it reads, how far it got, and every row it could not take."""
+
+    __tablename__ = "ingest_job"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=500)
+    object_key: str | None = Field(default=None, max_length=200)  # an uploaded bundle
+    status: JobStatus = Field(default=JobStatus.QUEUED, sa_type=stored_enum(JobStatus))
+    rows: int = 0
+    processed: int = 0
+    added: int = 0
+    unchanged: int = 0
+    errors: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    flagged: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    message: str = Field(default="", max_length=2000)
+    created_by: str = Field(max_length=100)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class IngestJobPublic(SQLModel):
+    id: int
+    source: str
+    status: JobStatus
+    rows: int
+    processed: int
+    added: int
+    unchanged: int
+    errors: list[dict[str, Any]]
+    flagged: list[dict[str, Any]]
+    message: str
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime

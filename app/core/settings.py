@@ -24,6 +24,7 @@ class UploadLimits(BaseModel):
     max_bytes: int = Field(default=30 * 1024 * 1024, gt=0)
     max_pixels: int = Field(default=60_000_000, gt=0)
     max_side: int = Field(default=20_000, gt=0)
+    max_bundle_bytes: int = Field(default=1024**3, gt=0)  # a bulk-ingestion ZIP
 
 
 class Settings(BaseSettings):
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     model_weights: Path | None = None
     auto_migrate: bool = True
     page_size_max: int = Field(default=200, gt=0)
+    index_exact_up_to: int = Field(default=50_000, ge=0)  # beyond: approximate (IVF) search
     uploads: UploadLimits = UploadLimits()
 
     @model_validator(mode="after")
