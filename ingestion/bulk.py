@@ -20,6 +20,8 @@ from ingestion.vectors import Indexer
 from vision.errors import BadImageError
 from vision.imageio import DecodedImage, ImageLimits, decode_image
 from vision.pipeline import StampVectors
+from vision.specimen_image import DerivedImages, derive
+from vision.workers import parallel_map
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +148,12 @@ class _Step:
             if self.indexer and ready
             else None
         )
+        boxes = [v.box for v in vectors] if vectors else [None] * len(ready)
+        derived = parallel_map(
+            lambda pair: derive(pair[0].decoded.rgb, pair[1]), zip(ready, boxes, strict=True)
+        )
         for position, item in enumerate(ready):
-            self._store(item, vectors[position] if vectors else None)
+            self._store(item, vectors[position] if vectors else None, derived[position])
 
     def _read(self, row: ManifestRow) -> _Ready | None:
         try:
@@ -167,7 +173,7 @@ class _Step:
         mine = self.job_id is not None and specimen and specimen.ingest_job_id == self.job_id
         (self.report.added if mine else self.report.unchanged).append(specimen_id)
 
-    def _store(self, item: _Ready, vectors: StampVectors | None) -> None:
+    def _store(self, item: _Ready, vectors: StampVectors | None, derived: DerivedImages) -> None:
         try:
             specimen = add_specimen(
                 self.session,
@@ -180,6 +186,7 @@ class _Step:
                 decoded=item.decoded,
                 vectors=vectors,
                 job_id=self.job_id,
+                derived=derived,
             )
         except DuplicateImageError as exc:  # the same image twice in one manifest
             self._seen(exc.specimen_id)

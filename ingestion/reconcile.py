@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from app.core.models import Specimen, SpecimenImage, SpecimenVectors
 from app.core.storage import ObjectStore, content_key, sha256_hex
-from ingestion.specimens import IMAGE_NAMESPACE
+from ingestion.specimens import DERIVED_NAMESPACE, IMAGE_NAMESPACE
 
 
 @dataclass
@@ -50,7 +50,7 @@ def check_library(
     report = LibraryCheck()
     specimens = {int(s.id): s for s in session.exec(select(Specimen)).all() if s.id is not None}
     images = list(session.exec(select(SpecimenImage)).all())
-    stored = set(store.keys(IMAGE_NAMESPACE + "/"))
+    stored = set(store.keys(IMAGE_NAMESPACE + "/")) | set(store.keys(DERIVED_NAMESPACE + "/"))
     report.catalogue = len(specimens)
     _check_objects(report, store, specimens, images, stored, deep)
     vectors = set(
@@ -71,6 +71,16 @@ def _check_objects(
     deep: bool,
 ) -> None:
     referenced = {image.object_key for image in images}
+    for image in images:
+        for derived in (image.normalised_key, image.thumbnail_key):
+            if derived is None:
+                continue
+            referenced.add(derived)
+            if derived not in stored:
+                report.problems.append(
+                    f"image {image.id} of specimen {image.specimen_id}: derived object "
+                    f"{derived} is missing"
+                )
     report.objects = sum(1 for s in specimens.values() if s.image_key in stored)
     for specimen_id, specimen in sorted(specimens.items()):
         if specimen.image_key not in stored:

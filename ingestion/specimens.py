@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, func, select
 
 from app.core.catalogue import record_event
 from app.core.models import ImageKind, Specimen, SpecimenCreate, SpecimenImage
-from app.core.storage import ObjectStore, content_key, sha256_hex
+from app.core.storage import ObjectStore, StorageError, content_key, sha256_hex
 from ingestion.vectors import Indexer
 from vision.imageio import DecodedImage, ImageLimits, decode_image
 from vision.pipeline import StampVectors
+from vision.specimen_image import DerivedImages, derive
 
 log = logging.getLogger(__name__)
 IMAGE_NAMESPACE = "images"
+DERIVED_NAMESPACE = "derived"  # cropped, deskewed specimen images and thumbnails
 
 
 class DuplicateImageError(ValueError):
@@ -45,30 +48,55 @@ def _new_image(
     return decoded, digest
 
 
+@dataclass(frozen=True)
+class _Objects:
+    """The keys an image is stored under: the original and what is derived from it."""
+
+    original: str
+    normalised: str
+    thumbnail: str
+
+
 @contextmanager
-def _stored_object(
-    session: Session, store: ObjectStore, data: bytes, decoded: DecodedImage, digest: str
-) -> Iterator[str]:
-    """Put the bytes under their content key; if the catalogue change fails, roll it back and
-    remove the object again (unless it was already there)."""
-    key = content_key(IMAGE_NAMESPACE, digest, decoded.extension)
-    created = not store.exists(key)
-    if created:
-        store.put(key, data, decoded.content_type)
+def _stored_objects(
+    session: Session,
+    store: ObjectStore,
+    data: bytes,
+    decoded: DecodedImage,
+    digest: str,
+    derived: DerivedImages,
+) -> Iterator[_Objects]:
+    """Put the original under its content key and the derived images under theirs; if the
+    catalogue change fails, roll it back and remove the objects this call created."""
+    objects = [
+        (content_key(IMAGE_NAMESPACE, digest, decoded.extension), data, decoded.content_type),
+        (_derived_key(derived.normalised_jpeg, ".jpg"), derived.normalised_jpeg, "image/jpeg"),
+        (_derived_key(derived.thumbnail_jpeg, ".jpg"), derived.thumbnail_jpeg, "image/jpeg"),
+    ]
+    created: list[str] = []
     try:
-        yield key
-    except (SQLAlchemyError, OSError):
+        for key, blob, content_type in objects:
+            if not store.exists(key):
+                store.put(key, blob, content_type)
+                created.append(key)
+        yield _Objects(*(key for key, _, _ in objects))
+    except (SQLAlchemyError, OSError, StorageError):
         session.rollback()
-        if created:
-            store.delete(key)
+        for key in created:
+            with suppress(StorageError):
+                store.delete(key)
         raise
+
+
+def _derived_key(blob: bytes, extension: str) -> str:
+    return content_key(DERIVED_NAMESPACE, sha256_hex(blob), extension)
 
 
 def _image_row(
     specimen_id: int | None,
     position: int,
     kind: ImageKind,
-    key: str,
+    keys: _Objects,
     digest: str,
     data: bytes,
     decoded: DecodedImage,
@@ -78,7 +106,9 @@ def _image_row(
         specimen_id=specimen_id or 0,
         position=position,
         kind=kind,
-        object_key=key,
+        object_key=keys.original,
+        normalised_key=keys.normalised,
+        thumbnail_key=keys.thumbnail,
         sha256=digest,
         content_type=decoded.content_type,
         byte_size=len(data),
@@ -100,6 +130,7 @@ def add_specimen(
     decoded: DecodedImage | None = None,
     vectors: StampVectors | None = None,
     job_id: int | None = None,
+    derived: DerivedImages | None = None,
 ) -> Specimen:
     """Validate the image, store it and catalogue the specimen, or change nothing at all.
 
@@ -109,10 +140,11 @@ def add_specimen(
     decoded, digest = _new_image(session, image, limits, decoded)
     if indexer and vectors is None:
         vectors = indexer.vectors_for([decoded.rgb])[0]
-    with _stored_object(session, store, image, decoded, digest) as key:
+    derived = derived or derive(decoded.rgb, vectors.box if vectors else None)
+    with _stored_objects(session, store, image, decoded, digest, derived) as keys:
         specimen = Specimen(
             **fields.model_dump(),
-            image_key=key,
+            image_key=keys.original,
             image_sha256=digest,
             image_width=decoded.width,
             image_height=decoded.height,
@@ -123,7 +155,9 @@ def add_specimen(
         session.add(specimen)
         session.flush()
         assert specimen.id is not None
-        session.add(_image_row(specimen.id, 0, ImageKind.FRONT, key, digest, image, decoded, actor))
+        session.add(
+            _image_row(specimen.id, 0, ImageKind.FRONT, keys, digest, image, decoded, actor)
+        )
         record_event(session, specimen.id, "created", actor, fields.model_dump(mode="json"))
         if indexer and vectors:
             session.add(indexer.row(specimen.id, vectors))
@@ -146,13 +180,13 @@ def add_image(
     """Attach one more image (detail, UV …) to a specimen after its primary image."""
     assert specimen.id is not None
     decoded, digest = _new_image(session, image, limits)
-    with _stored_object(session, store, image, decoded, digest) as key:
+    with _stored_objects(session, store, image, decoded, digest, derive(decoded.rgb)) as keys:
         count = session.exec(
             select(func.count())
             .select_from(SpecimenImage)
             .where(SpecimenImage.specimen_id == specimen.id)
         ).one()
-        row = _image_row(specimen.id, int(count), kind, key, digest, image, decoded, actor)
+        row = _image_row(specimen.id, int(count), kind, keys, digest, image, decoded, actor)
         session.add(row)
         record_event(
             session, specimen.id, "image_added", actor, {"kind": kind.value, "sha256": digest}

@@ -71,6 +71,9 @@ class SeaweedServer:
                 "filer.port",
                 "filer.port.grpc",
                 "s3.port.grpc",
+                "s3.port.iceberg",
+                "s3.port.lance",
+                "iam.port",
             )
         }
         return [

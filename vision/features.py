@@ -26,23 +26,22 @@ class StampFeatures:
     ink: NDArray[np.uint8]  # (H, W) ink map at the working size, 0..255
 
     def to_bytes(self) -> bytes:
+        # the ink map as a fast PNG: a tenth of the raw size at a tenth of zlib's time
+        ok, ink_png = cv2.imencode(".png", self.ink, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        if not ok:
+            raise ValueError("the ink map could not be encoded")
         buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer,
-            points=self.points,
-            descriptors=self.descriptors,
-            ink=self.ink,
-        )
+        np.savez(buffer, points=self.points, descriptors=self.descriptors, ink_png=ink_png)
         return buffer.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StampFeatures:
         with np.load(io.BytesIO(data)) as arrays:
-            return cls(
-                points=arrays["points"],
-                descriptors=arrays["descriptors"],
-                ink=arrays["ink"],
-            )
+            if "ink_png" in arrays:
+                ink = np.asarray(cv2.imdecode(arrays["ink_png"], cv2.IMREAD_GRAYSCALE), np.uint8)
+            else:  # written before the ink map was kept as PNG
+                ink = arrays["ink"]
+            return cls(points=arrays["points"], descriptors=arrays["descriptors"], ink=ink)
 
 
 _SIFT = cv2.SIFT.create(nfeatures=MAX_FEATURES, contrastThreshold=0.03)

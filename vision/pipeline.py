@@ -17,6 +17,7 @@ from vision.features import StampFeatures, stamp_features
 from vision.localise import crop, primary_crop
 from vision.normalise import model_input
 from vision.verify import Verification
+from vision.workers import POOL, parallel_map
 
 Box = tuple[int, int, int, int]
 
@@ -55,15 +56,17 @@ def vectorise(
     """Embeddings and features of a batch of stamp images (specimens or photos)."""
     timings = timings or Timings()
     boxes = boxes or [None] * len(images)
-    crops = [stamp_crop(rgb, box) for rgb, box in zip(images, boxes, strict=True)]
+    crops = parallel_map(lambda pair: stamp_crop(*pair), zip(images, boxes, strict=True))
     timings.mark("localise")
     side = embedder.image_size
-    inputs = np.stack([model_input(cropped, side) for cropped, _ in crops])
+    inputs = np.stack(parallel_map(lambda pair: model_input(pair[0], side), crops))
     timings.mark("normalise")
+    # local features (OpenCV) run beside the embedding (torch): both release the GIL
+    pending = [POOL.submit(stamp_features, cropped) for cropped, _ in crops]
     embeddings = embedder.embed_images(inputs)
     timings.mark("embed")
-    features = [stamp_features(cropped) for cropped, _ in crops]
-    timings.mark("features")
+    features = [future.result() for future in pending]
+    timings.mark("features")  # what the features took beyond the embedding
     return [
         StampVectors(embedding=e, features=f, box=b)
         for e, f, (_, b) in zip(embeddings, features, crops, strict=True)

@@ -73,7 +73,7 @@ def public_matches(session: Session, found: list[Match]) -> list[MatchPublic]:
             valid_from=s.valid_from,
             valid_to=s.valid_to,
             status=s.status,
-            thumbnail_url=f"/api/v1/specimens/{s.id}/image",
+            thumbnail_url=f"/api/v1/specimens/{s.id}/thumbnail",
         )
         for m in found
         if (s := specimens.get(m.specimen_id)) is not None

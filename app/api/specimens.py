@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
@@ -138,8 +139,14 @@ async def upload_image(
     return SpecimenImagePublic.model_validate(row)
 
 
+class Variant(StrEnum):
+    ORIGINAL = "original"  # the bytes as uploaded
+    NORMALISED = "normalised"  # cropped to the impression and straightened (PNG)
+    THUMBNAIL = "thumbnail"  # at most 256 px (JPEG)
+
+
 def _image_response(
-    session: SessionDep, store: StoreDep, specimen_id: int, position: int
+    session: SessionDep, store: StoreDep, specimen_id: int, position: int, variant: Variant
 ) -> Response:
     catalogue.get_specimen(session, specimen_id)
     images = catalogue.images_of(session, specimen_id)
@@ -148,18 +155,36 @@ def _image_response(
             f"specimen {specimen_id} has no image at position {position}"
         )
     image = images[position]
+    key, media_type = image.object_key, image.content_type
+    if variant is Variant.NORMALISED and image.normalised_key:
+        key, media_type = image.normalised_key, "image/png"
+    elif variant is Variant.THUMBNAIL and image.thumbnail_key:
+        key, media_type = image.thumbnail_key, "image/jpeg"
     return Response(
-        content=store.get(image.object_key),
-        media_type=image.content_type,
-        headers={"ETag": f'"{image.sha256}"', "Cache-Control": "private, max-age=3600"},
+        content=store.get(key),
+        media_type=media_type,
+        headers={"ETag": f'"{key}"', "Cache-Control": "private, max-age=3600"},
     )
 
 
 @router.get("/{specimen_id}/image", response_class=Response)
-def primary_image(specimen_id: int, session: SessionDep, store: StoreDep) -> Response:
-    return _image_response(session, store, specimen_id, 0)
+def primary_image(
+    specimen_id: int, session: SessionDep, store: StoreDep, variant: Variant = Variant.ORIGINAL
+) -> Response:
+    return _image_response(session, store, specimen_id, 0, variant)
+
+
+@router.get("/{specimen_id}/thumbnail", response_class=Response)
+def primary_thumbnail(specimen_id: int, session: SessionDep, store: StoreDep) -> Response:
+    return _image_response(session, store, specimen_id, 0, Variant.THUMBNAIL)
 
 
 @router.get("/{specimen_id}/images/{position}", response_class=Response)
-def image_at(specimen_id: int, position: int, session: SessionDep, store: StoreDep) -> Response:
-    return _image_response(session, store, specimen_id, position)
+def image_at(
+    specimen_id: int,
+    position: int,
+    session: SessionDep,
+    store: StoreDep,
+    variant: Variant = Variant.ORIGINAL,
+) -> Response:
+    return _image_response(session, store, specimen_id, position, variant)

@@ -190,6 +190,8 @@ class SpecimenImage(SQLModel, table=True):
     width: int
     height: int
     created_by: str = Field(max_length=100)
+    normalised_key: str | None = Field(default=None, max_length=200)  # cropped, deskewed
+    thumbnail_key: str | None = Field(default=None, max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 

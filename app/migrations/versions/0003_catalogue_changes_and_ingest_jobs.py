@@ -18,6 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("specimen_image", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("normalised_key", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("thumbnail_key", sa.String(length=200), nullable=True))
     with op.batch_alter_table("specimen", schema=None) as batch_op:
         batch_op.add_column(sa.Column("ingest_job_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_specimen_ingest_job_id"), ["ingest_job_id"])
@@ -68,6 +71,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("specimen_image", schema=None) as batch_op:
+        batch_op.drop_column("thumbnail_key")
+        batch_op.drop_column("normalised_key")
     with op.batch_alter_table("specimen", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_specimen_ingest_job_id"))
         batch_op.drop_column("ingest_job_id")
