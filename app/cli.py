@@ -260,15 +260,25 @@ def bench(
     scale: Annotated[
         bool, typer.Option("--scale", help="only the index at 10k, 100k and 1M vectors")
     ] = False,
+    ingest_scale: Annotated[
+        bool, typer.Option("--ingest-scale", help="only bulk ingestion at 1k and 10k specimens")
+    ] = False,
 ) -> None:
     """Measure accuracy and speed on a synthetic world, beside baselines."""
     from dataclasses import replace
 
+    if ingest_scale:
+        from benchmarks.ingest_scale import run_ingest_scale
+
+        measured = run_ingest_scale(out / "work", seed=seed)
+        _merge_results(out, "ingest_scale", measured)
+        typer.echo(json.dumps(measured, indent=2))
+        return
     if scale:
+        from benchmarks.report import scale_table
         from benchmarks.scale import write_scale
 
-        for size, row in write_scale(out, seed=seed).items():
-            typer.echo(f"{int(size):>9,} vectors: {json.dumps(row)}")
+        typer.echo(scale_table(write_scale(out, seed=seed)))
         typer.echo(f"results in {out}/scale.json and {out}/scale.png")
         return
 
@@ -284,6 +294,15 @@ def bench(
     results = run_benchmark(options)
     typer.echo(markdown_table(results))
     typer.echo(f"results in {out}/results.json")
+
+
+def _merge_results(out: Path, key: str, value: object) -> None:
+    """Put one benchmark's results into results.json beside the others."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "results.json"
+    results = json.loads(path.read_text()) if path.is_file() else {}
+    results[key] = value
+    path.write_text(json.dumps(results, indent=2) + "\n")
 
 
 @cli.command()

@@ -50,3 +50,21 @@ def markdown_table(results: dict[str, Any]) -> str:
         f"peak RSS {results.get('peak_rss_mb', 0):.0f} MB."
     )
     return "\n".join(lines)
+
+
+def scale_table(scale: dict[str, dict[str, Any]]) -> str:
+    """The vector index at each size: the rows the README shows."""
+    lines = [
+        "| vectors | index | build s | memory MB | p50 ms | p95 ms | recall@10 "
+        "| 1% filter p50 ms | 1% filter recall@10 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for size in sorted(scale, key=int):
+        row = scale[size]
+        kind = row["kind"] + (f" (nprobe {row['nprobe']})" if row["nprobe"] else "")
+        lines.append(
+            f"| {int(size):,} | {kind} | {row['build_s']:.1f} | {row['memory_mb']:.0f} "
+            f"| {row['p50_ms']:.2f} | {row['p95_ms']:.2f} | {row['recall@10']:.3f} "
+            f"| {row['filtered_p50_ms']:.2f} | {row['filtered_recall@10']:.3f} |"
+        )
+    return "\n".join(lines)

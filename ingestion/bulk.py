@@ -6,6 +6,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,11 +86,16 @@ def ingest_manifest(
     step = _Step(session, store, bundle, report, actor, limits, indexer, job_id, duplicates)
     try:
         rows = read_rows(bundle)
-        while chunk := list(itertools.islice(rows, batch_size)):
-            step.run(chunk)
-            report.last_row = chunk[-1].number
+        # while one chunk is stored (catalogue and object store), the next one is computed
+        pending = step.start(list(itertools.islice(rows, batch_size)))
+        while pending is not None:
+            chunk = list(itertools.islice(rows, batch_size))
+            following = step.start(chunk) if chunk else None
+            step.finish(pending)
+            report.last_row = pending.rows[-1].number
             if progress:
                 progress(report)
+            pending = following
     finally:
         bundle.close()
         report.seconds = time.perf_counter() - started
@@ -127,6 +133,16 @@ class _Ready:
     decoded: DecodedImage
 
 
+@dataclass(frozen=True)
+class _Chunk:
+    rows: list[ManifestRow]
+    ready: list[_Ready]
+    computed: Future[tuple[list[StampVectors | None], list[DerivedImages]]]
+
+
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+
+
 @dataclass
 class _Step:
     """What every chunk of a manifest goes through: validate, decode, vectorise, store."""
@@ -141,19 +157,32 @@ class _Step:
     job_id: int | None
     duplicates: NearDuplicates | None
 
-    def run(self, rows: list[ManifestRow]) -> None:
+    def start(self, rows: list[ManifestRow]) -> _Chunk | None:
+        """Read and validate the rows here; compute their vectors and images in the background."""
+        if not rows:
+            return None
         ready = [item for row in rows if (item := self._read(row)) is not None]
-        vectors = (
-            self.indexer.vectors_for([item.decoded.rgb for item in ready])
-            if self.indexer and ready
-            else None
-        )
-        boxes = [v.box for v in vectors] if vectors else [None] * len(ready)
+        return _Chunk(rows, ready, _BACKGROUND.submit(self._compute, ready))
+
+    def _compute(
+        self, ready: list[_Ready]
+    ) -> tuple[list[StampVectors | None], list[DerivedImages]]:
+        images = [item.decoded.rgb for item in ready]
+        vectors: list[StampVectors | None] = [None] * len(ready)
+        if self.indexer and ready:
+            vectors = list(self.indexer.vectors_for(images))
         derived = parallel_map(
-            lambda pair: derive(pair[0].decoded.rgb, pair[1]), zip(ready, boxes, strict=True)
+            lambda pair: derive(
+                pair[0], pair[1].box if pair[1] else None, pair[1].features.ink if pair[1] else None
+            ),
+            zip(images, vectors, strict=True),
         )
-        for position, item in enumerate(ready):
-            self._store(item, vectors[position] if vectors else None, derived[position])
+        return vectors, derived
+
+    def finish(self, chunk: _Chunk) -> None:
+        vectors, derived = chunk.computed.result()
+        for position, item in enumerate(chunk.ready):
+            self._store(item, vectors[position], derived[position])
 
     def _read(self, row: ManifestRow) -> _Ready | None:
         try:

@@ -140,7 +140,9 @@ def add_specimen(
     decoded, digest = _new_image(session, image, limits, decoded)
     if indexer and vectors is None:
         vectors = indexer.vectors_for([decoded.rgb])[0]
-    derived = derived or derive(decoded.rgb, vectors.box if vectors else None)
+    derived = derived or (
+        derive(decoded.rgb, vectors.box, vectors.features.ink) if vectors else derive(decoded.rgb)
+    )
     with _stored_objects(session, store, image, decoded, digest, derived) as keys:
         specimen = Specimen(
             **fields.model_dump(),

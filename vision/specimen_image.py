@@ -26,11 +26,11 @@ class DerivedImages:
     skew_deg: float
 
 
-def skew_angle(rgb: NDArray[np.uint8]) -> float:
-    """The rotation of the impression's outline, from the minimum-area rectangle of its ink."""
-    small, _ = resize_max(rgb, 512)
-    ink = ink_map(flatten(small)) > 0.35
-    points = cv2.findNonZero(ink.astype(np.uint8))
+def skew_angle(ink: NDArray[np.float32] | NDArray[np.uint8]) -> float:
+    """The rotation of the impression's outline, from the minimum-area rectangle of its ink
+    (an ink map of the impression: 0..1 floats or 0..255 bytes)."""
+    scale = 255.0 if ink.dtype == np.uint8 else 1.0
+    points = cv2.findNonZero((ink > 0.35 * scale).astype(np.uint8))
     if points is None or len(points) < 50:
         return 0.0
     (_, _), (w, h), angle = cv2.minAreaRect(points)
@@ -56,14 +56,23 @@ def deskew(rgb: NDArray[np.uint8], angle: float) -> NDArray[np.uint8]:
     return np.asarray(rotated, dtype=np.uint8)
 
 
-def derive(rgb: NDArray[np.uint8], box: tuple[int, int, int, int] | None = None) -> DerivedImages:
-    """Crop to the impression (with a small margin), straighten it, and make a thumbnail."""
+def derive(
+    rgb: NDArray[np.uint8],
+    box: tuple[int, int, int, int] | None = None,
+    ink: NDArray[np.uint8] | None = None,
+) -> DerivedImages:
+    """Crop to the impression (with a small margin), straighten it, and make a thumbnail.
+
+    `ink` is the impression's ink map when search features were already computed from it.
+    """
     if box is None:
         _, box = primary_crop(rgb)
     x, y, w, h = box
     pad = int(MARGIN * max(w, h))
     cropped = crop(rgb, (x - pad, y - pad, w + 2 * pad, h + 2 * pad))
-    angle = skew_angle(cropped)
+    if ink is None:
+        ink = np.asarray(ink_map(flatten(resize_max(cropped, 512)[0])) * 255, np.uint8)
+    angle = skew_angle(ink)
     straight = deskew(cropped, angle)
     thumbnail, _ = resize_max(straight, THUMBNAIL_SIDE)
     return DerivedImages(
