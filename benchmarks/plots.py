@@ -111,3 +111,18 @@ def plot_scale(scale: dict[str, dict[str, Any]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_roc(curve: dict[str, list[float]], auc: float, path: Path) -> None:
+    """ROC of the comparison score: forged flagged against genuine flagged."""
+    fig, axis = plt.subplots(figsize=(4.2, 4))
+    axis.plot(curve["fpr"], curve["tpr"], label=f"comparison score (AUC {auc:.3f})")
+    axis.plot([0, 1], [0, 1], linestyle=":", color="grey")
+    axis.axvline(0.05, color="tab:red", linewidth=0.8, label="5% of genuine flagged")
+    axis.set_xlabel("genuine photos flagged")
+    axis.set_ylabel("forged variants flagged")
+    axis.legend(fontsize=7, loc="lower right")
+    axis.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,410 @@
+"""Document comparison: align image B onto image A, then show and measure where they differ.
+
+Works for a stamp photo against its specimen and for any two images of one document.
+Alignment: SIFT on the ink maps, ratio test, RANSAC homography, refined by ECC on the
+ink maps; a clear `AlignmentError` when the two cannot be aligned. Differences are taken
+between ink maps (paper, light and ink darkness normalised away) after a small blur, so a
+photo's softness does not count; each cell of a grid over A gets a score, and the verdict
+lists the cells whose difference stands out. Regions the caller marks as variable (the
+date band and counter of a stamp) are left out of scores and verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from vision.normalise import flatten, ink_map, resize_max
+from vision.verify import plausible
+
+WORK_SIDE = 640
+MIN_INLIERS = 12
+RATIO = 0.8
+GRID = 4  # cells per side of a document's grid
+INK = 0.4  # ink map level counted as ink
+CELL_DIFFERS = 0.12  # mean ink difference of a cell from which it is reported
+Box = tuple[int, int, int, int]
+
+
+class AlignmentError(ValueError):
+    """The two images cannot be aligned (too few shared features, or an impossible view)."""
+
+
+@dataclass(frozen=True)
+class RegionScore:
+    name: str
+    box: Box  # in A's pixels
+    difference: float  # 0..1: share of the region's ink that differs
+    geometry: float  # size or place change, as a multiple of the tolerance (>= 1 differs)
+    differs: bool
+    variable: bool = False  # differs in content as a date or counter may
+
+
+@dataclass(frozen=True)
+class Measurements:
+    scale: float  # B's size relative to A's
+    rotation_deg: float
+    aspect_deviation: float  # relative difference of aspect ratio
+    shear: float
+    ink_delta_e: float  # CIEDE2000-free Delta E 76 between mean ink colours (Lab)
+    inliers: int
+    ecc: float | None  # correlation after ECC refinement; None when ECC did not converge
+
+
+@dataclass
+class Comparison:
+    homography: NDArray[np.float64]  # B work coordinates -> A work coordinates
+    measurements: Measurements
+    regions: list[RegionScore]
+    overlay: NDArray[np.uint8]  # A in magenta, aligned B in green; agreement is dark
+    heatmap: NDArray[np.uint8]  # difference as colour over A
+    aligned_b: NDArray[np.uint8]
+    a_work: NDArray[np.uint8]
+    ignored: list[Box] = field(default_factory=list)
+    ink_differs: bool = False
+
+    @property
+    def differing(self) -> list[str]:
+        names = [region.name for region in self.regions if region.differs]
+        return names + (["ink colour"] if self.ink_differs else [])
+
+    @property
+    def verdict(self) -> str:
+        return "differences found" if self.differing else "consistent"
+
+    def score(self) -> float:
+        """One number for how different B is (for ROC curves): the worst region or the ink,
+        each relative to its threshold, with tolerated variable lines left out."""
+        worst = [
+            max(r.geometry, 0.0 if r.variable else r.difference / THRESHOLDS.content)
+            for r in self.regions
+        ]
+        ink = self.measurements.ink_delta_e / THRESHOLDS.delta_e
+        return float(max([*worst, ink]))
+
+
+def _ink(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
+    return np.asarray(ink_map(flatten(rgb)), dtype=np.float32)
+
+
+_SIFT = cv2.SIFT.create(nfeatures=2000, contrastThreshold=0.02)
+_MATCHER = cv2.BFMatcher(cv2.NORM_L2)
+
+
+def _initial_homography(
+    ink_a: NDArray[np.float32], ink_b: NDArray[np.float32]
+) -> tuple[NDArray[np.float64], int]:
+    a8 = (255 - ink_a * 255).astype(np.uint8)
+    b8 = (255 - ink_b * 255).astype(np.uint8)
+    keys_a, desc_a = _SIFT.detectAndCompute(a8, None)
+    keys_b, desc_b = _SIFT.detectAndCompute(b8, None)
+    if desc_a is None or desc_b is None or len(keys_a) < 4 or len(keys_b) < 4:
+        raise AlignmentError("cannot align: one image shows too little ink or detail")
+    pairs = _MATCHER.knnMatch(desc_b, desc_a, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    if len(good) < MIN_INLIERS:
+        raise AlignmentError(f"cannot align: only {len(good)} matching points (need {MIN_INLIERS})")
+    source = np.array([keys_b[m.queryIdx].pt for m in good], np.float32)
+    target = np.array([keys_a[m.trainIdx].pt for m in good], np.float32)
+    homography, mask = cv2.findHomography(source, target, cv2.USAC_MAGSAC, 4.0, maxIters=4000)
+    inliers = int(mask.sum()) if mask is not None else 0
+    if homography is None or inliers < MIN_INLIERS:
+        raise AlignmentError(
+            f"cannot align: only {inliers} consistent matches (need {MIN_INLIERS})"
+        )
+    matrix = np.asarray(homography, dtype=np.float64)
+    if not plausible(matrix):
+        raise AlignmentError("cannot align: the only consistent view is physically impossible")
+    return matrix, inliers
+
+
+def _refine(
+    ink_a: NDArray[np.float32], ink_b: NDArray[np.float32], homography: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], float | None]:
+    """ECC on blurred ink maps, starting from the feature homography; kept only if it helps."""
+    a = cv2.GaussianBlur(ink_a, (0, 0), 1.5)
+    b = cv2.GaussianBlur(ink_b, (0, 0), 1.5)
+    warp = np.linalg.inv(homography).astype(np.float32)  # ECC warps A's grid into B
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
+    try:
+        ecc, refined = cv2.findTransformECC(  # type: ignore[call-overload]
+            a, b, warp, cv2.MOTION_HOMOGRAPHY, criteria, None, 5
+        )
+    except cv2.error:
+        return homography, None
+    candidate = np.linalg.inv(refined.astype(np.float64))
+    candidate /= candidate[2, 2]
+    if not plausible(candidate):
+        return homography, None
+    return candidate, float(ecc)
+
+
+def _measure(
+    homography: NDArray[np.float64],
+    inliers: int,
+    ecc: float | None,
+    rgb_a: NDArray[np.uint8],
+    rgb_b_aligned: NDArray[np.uint8],
+    ink_a: NDArray[np.float32],
+    ink_b: NDArray[np.float32],
+) -> Measurements:
+    affine = homography[:2, :2] / homography[2, 2]
+    sx = float(np.hypot(affine[0, 0], affine[1, 0]))
+    sy = float(np.linalg.det(affine)) / max(sx, 1e-9)
+    shear = float(affine[0, 0] * affine[0, 1] + affine[1, 0] * affine[1, 1]) / max(sx * sx, 1e-9)
+    rotation = float(np.degrees(np.arctan2(affine[1, 0], affine[0, 0])))
+    return Measurements(
+        scale=round(1 / max(np.sqrt(abs(sx * sy)), 1e-9), 4),
+        rotation_deg=round(-rotation, 2),
+        aspect_deviation=round(abs(sx / max(sy, 1e-9) - 1), 4),
+        shear=round(shear, 4),
+        ink_delta_e=round(_ink_delta_e(rgb_a, ink_a, rgb_b_aligned, ink_b), 2),
+        inliers=inliers,
+        ecc=None if ecc is None else round(ecc, 4),
+    )
+
+
+def _ink_delta_e(
+    rgb_a: NDArray[np.uint8],
+    ink_a: NDArray[np.float32],
+    rgb_b: NDArray[np.uint8],
+    ink_b: NDArray[np.float32],
+) -> float:
+    """Delta E (CIE76) between the mean Lab colours of the two images' strongest ink, each
+    taken relative to its own paper."""
+
+    def mean_lab(rgb: NDArray[np.uint8], ink: NDArray[np.float32]) -> NDArray[np.float32]:
+        # colours relative to the paper, so the light and the camera's white balance cancel
+        balanced = np.asarray(np.clip(flatten(rgb) * 255, 0, 255), np.uint8)
+        lab = cv2.cvtColor(balanced, cv2.COLOR_RGB2LAB).astype(np.float32).reshape(-1, 3)
+        strength = ink.reshape(-1)
+        mask = strength >= min(0.5, float(np.percentile(strength, 95)))
+        picked = lab[mask] if mask.sum() >= 20 else lab
+        # OpenCV's 8-bit Lab: L scaled to 0..255, a and b offset by 128
+        return np.asarray(
+            picked.mean(axis=0) * np.array([100 / 255, 1, 1]) - np.array([0, 128, 128]),
+            np.float32,
+        )
+
+    return float(np.linalg.norm(mean_lab(rgb_a, ink_a) - mean_lab(rgb_b, ink_b)))
+
+
+def grid_cells(shape: tuple[int, ...]) -> list[tuple[str, Box]]:
+    """A document's regions: a grid named like a spreadsheet (A1 top left)."""
+    height, width = shape[:2]
+    cells = []
+    for row in range(GRID):
+        for column in range(GRID):
+            x0, x1 = column * width // GRID, (column + 1) * width // GRID
+            y0, y1 = row * height // GRID, (row + 1) * height // GRID
+            cells.append((f"{'ABCD'[row]}{column + 1}", (x0, y0, x1 - x0, y1 - y0)))
+    return cells
+
+
+def stamp_parts(ink: NDArray[np.float32]) -> list[tuple[str, Box]]:
+    """A stamp's regions: its border (long strokes) and its text lines and marks, top down."""
+    mask = (ink > INK).astype(np.uint8)
+    height, width = mask.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
+    long = [i for i in range(1, count) if stats[i, 2] > 0.5 * width or stats[i, 3] > 0.5 * height]
+    small = [int(stats[i, 3]) for i in range(1, count) if i not in long and stats[i, 4] >= 8]
+    if not small:
+        return [("whole", (0, 0, width, height))]
+    glyph = max(4, int(np.median(small)))
+    text = mask * ~np.isin(labels, long)
+    joined = cv2.dilate(
+        text.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (2 * glyph, glyph // 3))
+    )
+    count, _, boxes, _ = cv2.connectedComponentsWithStats(joined)
+    parts = sorted(
+        (tuple(int(v) for v in boxes[i, :4]) for i in range(1, count) if boxes[i, 4] >= glyph**2),
+        key=lambda box: (box[1], box[0]),
+    )
+    named: list[tuple[str, Box]] = [(f"line {n + 1}", box) for n, box in enumerate(parts)]  # type: ignore[misc]
+    if long:
+        xs = [stats[i, 0] for i in long] + [stats[i, 0] + stats[i, 2] for i in long]
+        ys = [stats[i, 1] for i in long] + [stats[i, 1] + stats[i, 3] for i in long]
+        named.append(("border", (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))))
+    return named
+
+
+def extents(ink: NDArray[np.float32], box: Box) -> Box | None:
+    """The bounding box of the ink inside `box`, or None if there is none."""
+    x, y, w, h = box
+    ys, xs = np.nonzero(ink[y : y + h, x : x + w] > INK)
+    if len(xs) < 5:
+        return None
+    return (x + int(xs.min()), y + int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1)
+
+
+def difference_map(
+    ink_a: NDArray[np.float32], ink_b: NDArray[np.float32], valid: NDArray[np.bool_]
+) -> NDArray[np.float32]:
+    """Where the inks differ beyond a stroke's width: each side's ink is compared with the
+    other's nearby maximum, so a one-pixel misalignment or a thicker stroke does not count."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    soft_a = cv2.GaussianBlur(ink_a, (0, 0), 1.2)
+    soft_b = cv2.GaussianBlur(ink_b, (0, 0), 1.2)
+    missing_in_b = np.clip(soft_a - cv2.dilate(soft_b, kernel), 0, 1)
+    extra_in_b = np.clip(soft_b - cv2.dilate(soft_a, kernel), 0, 1)
+    difference = cv2.GaussianBlur(np.maximum(missing_in_b, extra_in_b), (0, 0), 2.0)
+    return np.where(valid, difference, 0.0).astype(np.float32)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Thresholds:
+    """When a comparison reports differences; calibrated by `stamplib bench` (see compare
+    benchmark) on a validation world, never on the world it is then measured on."""
+
+    content: float = 0.35  # share of a region's ink that differs
+    variable_parts: int = 2  # a stamp's date and counter change between impressions
+    size: float = 0.08  # relative change of a text line's width or height
+    shift: float = 0.6  # a text line's shift, in glyph heights
+    delta_e: float = 12.0  # ink colour, paper-relative
+
+
+THRESHOLDS = Thresholds()
+
+
+def compare_images(
+    rgb_a: NDArray[np.uint8],
+    rgb_b: NDArray[np.uint8],
+    *,
+    mode: str = "stamp",
+    ignore: list[Box] | None = None,
+    thresholds: Thresholds = THRESHOLDS,
+) -> Comparison:
+    """Align B onto A and compare, region by region.
+
+    `mode` "stamp": regions are the border and the text lines, up to `variable_parts` lines
+    may differ in content (date, counter) but none may change size or place; "document":
+    a grid, any differing cell counts. `ignore`: boxes in A's pixels to leave out.
+    """
+    a, scale_a = resize_max(rgb_a, WORK_SIDE)
+    b, _ = resize_max(rgb_b, WORK_SIDE)
+    ink_a, ink_b = _ink(a), _ink(b)
+    homography, inliers = _initial_homography(ink_a, ink_b)
+    homography, ecc = _refine(ink_a, ink_b, homography)
+    size = (a.shape[1], a.shape[0])
+    aligned_b = np.asarray(
+        cv2.warpPerspective(b, homography, size, borderMode=cv2.BORDER_REPLICATE), np.uint8
+    )
+    aligned_ink = np.asarray(cv2.warpPerspective(ink_b, homography, size), np.float32)
+    valid = cv2.warpPerspective(np.ones(b.shape[:2], np.float32), homography, size) > 0.5
+    ignored = [_scaled(box, scale_a) for box in ignore or []]
+    for x, y, w, h in ignored:
+        valid[max(0, y) : y + h, max(0, x) : x + w] = False
+    difference = difference_map(ink_a, aligned_ink, valid)
+    parts = stamp_parts(ink_a) if mode == "stamp" else grid_cells(ink_a.shape)
+    scored = [
+        _score(name, box, ink_a, aligned_ink, difference, valid, mode, thresholds)
+        for name, box in parts
+    ]
+    regions = [
+        RegionScore(r.name, _scaled(r.box, 1 / scale_a), r.difference, r.geometry, r.differs)
+        for r in _apply_allowance(
+            [r for r in scored if r is not None], mode, thresholds.variable_parts
+        )
+    ]
+    measurements = _measure(homography, inliers, ecc, a, aligned_b, ink_a, aligned_ink)
+    return Comparison(
+        homography=homography,
+        measurements=measurements,
+        regions=regions,
+        overlay=overlay(ink_a, aligned_ink),
+        heatmap=heatmap(a, difference),
+        aligned_b=np.asarray(aligned_b, np.uint8),
+        a_work=a,
+        ignored=list(ignore or []),
+        ink_differs=measurements.ink_delta_e >= thresholds.delta_e,
+    )
+
+
+def _score(
+    name: str,
+    box: Box,
+    ink_a: NDArray[np.float32],
+    ink_b: NDArray[np.float32],
+    difference: NDArray[np.float32],
+    valid: NDArray[np.bool_],
+    mode: str,
+    thresholds: Thresholds,
+) -> RegionScore | None:
+    x, y, w, h = box
+    inside = valid[y : y + h, x : x + w]
+    union = np.maximum(ink_a, ink_b)[y : y + h, x : x + w]
+    if inside.mean() < 0.5 or float(union.max()) < INK:
+        return None  # mostly ignored or outside B's view, or blank in both
+    content = float(difference[y : y + h, x : x + w][inside].mean()) / max(
+        float(union[inside].mean()), 0.02
+    )
+    geometry = 0.0
+    if mode == "stamp" and name.startswith("line"):
+        geometry = _geometry_change(ink_a, ink_b, box, thresholds)
+    differs = content >= thresholds.content
+    return RegionScore(name, box, round(min(content, 1.0), 4), round(geometry, 4), differs)
+
+
+def _geometry_change(
+    ink_a: NDArray[np.float32], ink_b: NDArray[np.float32], box: Box, thresholds: Thresholds
+) -> float:
+    """How far the line's ink extent moved or resized, as a multiple of what is tolerated."""
+    x, y, w, h = box
+    pad_x, pad_y = w // 6, h // 3
+    search = (max(0, x - pad_x), max(0, y - pad_y), w + 2 * pad_x, h + 2 * pad_y)
+    in_a, in_b = extents(ink_a, search), extents(ink_b, search)
+    if in_a is None or in_b is None:
+        return 1.0
+    size = max(abs(in_b[2] / in_a[2] - 1), abs(in_b[3] / in_a[3] - 1)) / thresholds.size
+    centre_a = np.array([in_a[0] + in_a[2] / 2, in_a[1] + in_a[3] / 2])
+    centre_b = np.array([in_b[0] + in_b[2] / 2, in_b[1] + in_b[3] / 2])
+    shift = float(np.linalg.norm(centre_a - centre_b)) / max(in_a[3], 4) / thresholds.shift
+    return float(max(size, shift))
+
+
+def _apply_allowance(regions: list[RegionScore], mode: str, allowed: int) -> list[RegionScore]:
+    """A stamp's lines may differ in content up to `allowed` of them (date, counter), as long
+    as they keep their size and place; the border and every other line must agree."""
+    if mode != "stamp":
+        return regions
+    content_lines = [r for r in regions if r.differs and r.name.startswith("line")]
+    tolerated = {r.name for r in content_lines} if len(content_lines) <= allowed else set()
+    return [
+        RegionScore(
+            r.name,
+            r.box,
+            r.difference,
+            r.geometry,
+            (r.differs and r.name not in tolerated) or r.geometry >= 1.0,
+            variable=r.name in tolerated,
+        )
+        for r in regions
+    ]
+
+
+def _scaled(box: Box, factor: float) -> Box:
+    x, y, w, h = box
+    return (round(x * factor), round(y * factor), round(w * factor), round(h * factor))
+
+
+def overlay(ink_a: NDArray[np.float32], ink_b: NDArray[np.float32]) -> NDArray[np.uint8]:
+    """A's ink in magenta, B's in green: where both have ink it is dark, where one only,
+    its colour shows."""
+    white = np.ones((*ink_a.shape, 3), np.float32)
+    white[..., 1] -= ink_a  # A removes green -> magenta
+    white[..., 0] -= ink_b  # B removes red and blue -> green
+    white[..., 2] -= ink_b
+    return np.asarray(np.clip(white, 0, 1) * 255, np.uint8)
+
+
+def heatmap(rgb: NDArray[np.uint8], difference: NDArray[np.float32]) -> NDArray[np.uint8]:
+    colours = cv2.applyColorMap(
+        np.asarray(np.clip(difference * 4, 0, 1) * 255, np.uint8), cv2.COLORMAP_JET
+    )
+    colours = cv2.cvtColor(colours, cv2.COLOR_BGR2RGB)
+    weight = np.clip(difference * 6, 0, 0.8)[..., None]
+    grey = cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    return np.asarray(grey * (1 - weight) + colours * weight, np.uint8)
