@@ -251,6 +251,58 @@ def ingest(
 
 
 @cli.command()
+def compare(
+    image_a: Annotated[Path, typer.Argument(help="reference image", exists=True, dir_okay=False)],
+    image_b: Annotated[
+        Path | None, typer.Argument(help="image to examine", exists=True, dir_okay=False)
+    ] = None,
+    specimen: Annotated[
+        int | None, typer.Option(help="compare IMAGE_A (the photo) with this specimen")
+    ] = None,
+    mode: Annotated[str | None, typer.Option(help="stamp or document")] = None,
+    out: Annotated[Path | None, typer.Option(help="write overlay, heat map, aligned image")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Align one image onto another (or a photo onto a specimen) and show what differs."""
+    from vision.compare import AlignmentError, compare_images, summary
+    from vision.imageio import decode_image, encode_png
+    from vision.localise import primary_crop
+
+    if (image_b is None) == (specimen is None):
+        raise typer.BadParameter("give either IMAGE_B or --specimen ID")
+    if specimen is not None:
+        services = open_services(get_settings())
+        with session_scope(services.engine) as session:
+            key = catalogue.get_specimen(session, specimen).image_key
+        reference = decode_image(services.store.get(key)).rgb
+        other, _ = primary_crop(decode_image(image_a.read_bytes()).rgb)
+    else:
+        assert image_b is not None
+        reference = decode_image(image_a.read_bytes()).rgb
+        other = decode_image(image_b.read_bytes()).rgb
+    try:
+        result = compare_images(
+            reference, other, mode=mode or ("stamp" if specimen is not None else "document")
+        )
+    except AlignmentError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("overlay", "heatmap", "aligned_b"):
+            (out / f"{name}.png").write_bytes(encode_png(getattr(result, name)))
+    report = summary(result)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(f"{report['verdict']}: {', '.join(result.differing) or 'no region differs'}")
+        for key, value in report["measurements"].items():  # type: ignore[attr-defined]
+            typer.echo(f"  {key}: {value}")
+    if result.differing:
+        raise typer.Exit(code=1)
+
+
+@cli.command()
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="a small world for a fast check")] = False,
     specimens: Annotated[int | None, typer.Option(min=10, help="library size")] = None,

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.api import health, ingest, search, specimens
+from app.api import compare, health, ingest, search, specimens
 from app.core.settings import Settings, get_settings
 from app.errors import install_error_handlers
 from app.services import open_services
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(specimens.router)
     api.include_router(search.router)
     api.include_router(ingest.router)
+    api.include_router(compare.router)
     app.include_router(api)
     app.include_router(health.router)
     if STATIC_DIR.is_dir():  # htmx and our CSS, installed by `make setup`, served by the app itself

@@ -87,6 +87,7 @@ def run_compare_bench(out: Path, seed: int, specimens: int, pairs: int) -> dict[
     from benchmarks.plots import plot_roc
 
     world = SyntheticWorld(seed=seed, specimens=specimens)
+    out.mkdir(parents=True, exist_ok=True)
     summary = summarise(compare_pairs(world, pairs))
     plot_roc(summary["roc"], summary["auc"], out / "compare_roc.png")
     log.info(

@@ -49,6 +49,14 @@ def markdown_table(results: dict[str, Any]) -> str:
         f"Ingestion: {ingestion.get('specimens', 0)} specimens at {rate:.1f}/s; "
         f"peak RSS {results.get('peak_rss_mb', 0):.0f} MB."
     )
+    compare = results.get("compare")
+    if compare:
+        lines.append(
+            f"Comparison ({compare['pairs']} genuine phone photos and {compare['pairs']} forged "
+            f"variants): genuine flagged {compare['genuine_flag_rate']:.1%}, forged flagged "
+            f"{compare['forged_flag_rate']:.1%}, AUC {compare['auc']:.3f}, "
+            f"p50 {compare['latency_ms']['p50']:.0f} ms."
+        )
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.baselines import Method, OrbBruteForce, PerceptualHash
+from benchmarks.compare_bench import run_compare_bench
 from benchmarks.harness import QueryRecord, build_library, search_query
 from benchmarks.metrics import decision_summary, percentiles, retrieval_summary
 from benchmarks.plots import contact_sheet, plot_latency, plot_recall
@@ -36,6 +37,7 @@ class BenchOptions:
     queries_per_split: int = 200
     unknown_queries: int = 200
     orb_queries_per_split: int = 50
+    forgery_pairs: int = 100
     system: bool = True  # measure StampLib's own search (needs the model weights)
 
     @classmethod
@@ -47,6 +49,7 @@ class BenchOptions:
             queries_per_split=40,
             unknown_queries=40,
             orb_queries_per_split=40,
+            forgery_pairs=20,
         )
 
 
@@ -201,6 +204,10 @@ def run_benchmark(options: BenchOptions) -> dict[str, Any]:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if options.forgery_pairs:
+        results["compare"] = run_compare_bench(
+            out, options.seed, options.specimens, options.forgery_pairs
+        )
     latencies = {run.method.name: run.latency_ms for run in baselines}
     if with_system:
         latencies["stamplib"] = [sum(r.timings_ms.values()) for r in records]

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -136,3 +137,52 @@ def test_index_rebuild_restores_the_same_results(library: Any, tmp_path: Path) -
     path.write_bytes(photo)
     after = json.loads(run(["search", str(path), "--json"], settings.data_dir).stdout)["matches"]
     assert [m["specimen_id"] for m in after] == [m["specimen_id"] for m in before]
+
+
+def test_compare_a_photo_with_its_specimen_through_the_api(library: Any) -> None:
+    client, ids, _ = library
+    photo = encode_jpeg(WORLD.query_of(3, "scan", 21).photo.rgb)
+    response = client.post(
+        "/api/v1/compare",
+        data={"specimen_id": str(ids[3])},
+        files={"image_b": ("photo.jpg", photo, "image/jpeg")},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["verdict"] in {"consistent", "differences found"}
+    assert body["measurements"]["inliers"] >= 12
+    assert any(region["name"].startswith("line") for region in body["regions"])
+    for name in ("reference", "aligned", "overlay", "heatmap"):
+        picture = client.get(body[f"{name}_url"])
+        assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+    assert client.get("/api/v1/compare/0123/overlay.jpg").status_code == 404
+    assert client.get(f"/api/v1/compare/{body['comparison_id']}/secret.jpg").status_code == 404
+    neither = client.post("/api/v1/compare", files={"image_b": ("photo.jpg", photo, "image/jpeg")})
+    assert neither.status_code == 422 and "image_a or specimen_id" in neither.json()["detail"]
+    blank = encode_png(np.full((200, 200, 3), 240, np.uint8))
+    refused = client.post(
+        "/api/v1/compare",
+        files={
+            "image_a": ("a.png", encode_png(WORLD.specimen(0)), "image/png"),
+            "image_b": ("b.png", blank, "image/png"),
+        },
+    )
+    assert refused.status_code == 422 and "cannot align" in refused.json()["detail"]
+
+
+def test_cli_compare_writes_the_pictures(library: Any, tmp_path: Path) -> None:
+    _, _, settings = library
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    first.write_bytes(encode_png(WORLD.specimen(5)))
+    second.write_bytes(encode_jpeg(WORLD.specimen(5)))
+    result = run(
+        ["compare", str(first), str(second), "--json", "--out", str(tmp_path / "out")],
+        settings.data_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "consistent"
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "overlay.png",
+        "heatmap.png",
+        "aligned_b.png",
+    }

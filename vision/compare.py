@@ -46,7 +46,7 @@ class RegionScore:
 @dataclass(frozen=True)
 class Measurements:
     scale: float  # B's size relative to A's
-    rotation_deg: float
+    rotation_deg: float  # how far B is turned against A, counter-clockwise as seen
     aspect_deviation: float  # relative difference of aspect ratio
     shear: float
     ink_delta_e: float  # CIEDE2000-free Delta E 76 between mean ink colours (Lab)
@@ -158,7 +158,7 @@ def _measure(
     rotation = float(np.degrees(np.arctan2(affine[1, 0], affine[0, 0])))
     return Measurements(
         scale=round(1 / max(np.sqrt(abs(sx * sy)), 1e-9), 4),
-        rotation_deg=round(-rotation, 2),
+        rotation_deg=round(rotation, 2),
         aspect_deviation=round(abs(sx / max(sy, 1e-9) - 1), 4),
         shear=round(shear, 4),
         ink_delta_e=round(_ink_delta_e(rgb_a, ink_a, rgb_b_aligned, ink_b), 2),
@@ -408,3 +408,34 @@ def heatmap(rgb: NDArray[np.uint8], difference: NDArray[np.float32]) -> NDArray[
     weight = np.clip(difference * 6, 0, 0.8)[..., None]
     grey = cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
     return np.asarray(grey * (1 - weight) + colours * weight, np.uint8)
+
+
+def summary(comparison: Comparison) -> dict[str, object]:
+    """What a person or a report needs of a comparison, as plain data."""
+    m = comparison.measurements
+    return {
+        "verdict": comparison.verdict,
+        "differing": comparison.differing,
+        "score": round(comparison.score(), 4),
+        "measurements": {
+            "scale": float(m.scale),
+            "rotation_deg": m.rotation_deg,
+            "aspect_deviation": m.aspect_deviation,
+            "shear": m.shear,
+            "ink_delta_e": m.ink_delta_e,
+            "inliers": m.inliers,
+            "ecc": m.ecc,
+        },
+        "regions": [
+            {
+                "name": r.name,
+                "box": list(r.box),
+                "difference": r.difference,
+                "geometry": r.geometry,
+                "differs": r.differs,
+                "variable": r.variable,
+            }
+            for r in comparison.regions
+        ],
+        "ignored": [list(box) for box in comparison.ignored],
+    }

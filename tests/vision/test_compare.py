@@ -1,0 +1,62 @@
+"""Comparison: alignment recovers the view, differences are found where they are, and
+images that share nothing are refused clearly."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from vision.compare import AlignmentError, compare_images, summary
+from vision.synth.world import SyntheticWorld
+
+WORLD = SyntheticWorld(seed=3, specimens=4)
+
+
+def transformed(rgb: np.ndarray, angle: float, scale: float) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
+    return np.asarray(
+        cv2.warpAffine(rgb, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE), np.uint8
+    )
+
+
+def test_a_rotated_smaller_copy_is_aligned_measured_and_consistent() -> None:
+    specimen = WORLD.specimen(0)
+    copy = transformed(specimen, angle=12.0, scale=0.8)
+    result = compare_images(specimen, copy, mode="document")
+    assert result.verdict == "consistent", summary(result)
+    assert result.measurements.rotation_deg == pytest.approx(12.0, abs=1.0)
+    assert result.measurements.scale == pytest.approx(0.8, abs=0.04)
+    assert result.measurements.aspect_deviation < 0.02
+    assert result.overlay.shape == result.heatmap.shape == result.a_work.shape
+
+
+def test_an_added_mark_is_found_in_its_region() -> None:
+    specimen = WORLD.specimen(1)
+    altered = specimen.copy()
+    height, width = altered.shape[:2]
+    cv2.rectangle(altered, (width - 110, height - 100), (width - 40, height - 40), (20, 30, 160), 4)
+    cv2.putText(
+        altered, "X7", (width - 100, height - 55), cv2.FONT_HERSHEY_SIMPLEX, 1, (20, 30, 160), 3
+    )
+    result = compare_images(specimen, transformed(altered, 5.0, 0.9), mode="document")
+    assert result.verdict == "differences found"
+    assert "D4" in result.differing  # bottom right cell of the 4 x 4 grid
+    assert not {"A1", "A2", "B1", "B2"} & set(result.differing)
+
+
+def test_ignored_boxes_leave_a_difference_out() -> None:
+    specimen = WORLD.specimen(1)
+    altered = specimen.copy()
+    height, width = altered.shape[:2]
+    box = (width - 120, height - 110, 100, 90)
+    cv2.rectangle(altered, box[:2], (box[0] + 70, box[1] + 60), (20, 30, 160), 4)
+    result = compare_images(specimen, altered, mode="document", ignore=[box])
+    assert "D4" not in result.differing
+
+
+def test_images_that_share_nothing_are_refused() -> None:
+    blank = np.full((300, 300, 3), 245, np.uint8)
+    with pytest.raises(AlignmentError, match="cannot align"):
+        compare_images(WORLD.specimen(0), blank)
