@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from app.api import compare, health, ingest, search, specimens
 from app.core.settings import Settings, get_settings
 from app.errors import install_error_handlers
+from app.pages import pages_router
 from app.services import open_services
 from web import STATIC_DIR
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(compare.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(pages_router())
     if STATIC_DIR.is_dir():  # htmx and our CSS, installed by `make setup`, served by the app itself
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)

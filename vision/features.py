@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from vision.normalise import flatten, ink_map, resize_max
 
 WORK_SIDE = 448
-SIFT_SIDE = 320
+SIFT_SIDE = 384
 MAX_FEATURES = 500
 
 

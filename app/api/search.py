@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from app.core.models import Direction, Mode, Specimen
 from app.deps import ServicesDep, SessionDep, read_upload
 from app.search import Match, SearchFilters
+from app.services import Services
 
 router = APIRouter(prefix="/search", tags=["search"])
 
@@ -93,8 +94,20 @@ async def search(
     crop: Annotated[str | None, Form(description="x,y,w,h of the stamp in the photo")] = None,
 ) -> SearchResponse:
     data = await read_upload(image, services.settings.uploads.max_bytes)
-    box = parse_crop(crop)
     filters = SearchFilters(country=country, direction=direction, mode=mode, on_date=on_date)
+    return await run_search(services, session, data, filters, top_k=top_k, box=parse_crop(crop))
+
+
+async def run_search(
+    services: Services,
+    session: Session,
+    data: bytes,
+    filters: SearchFilters,
+    *,
+    top_k: int,
+    box: tuple[int, int, int, int] | None,
+) -> SearchResponse:
+    """One search as both the API and the web page run it."""
     engine = await run_in_threadpool(lambda: services.search)
     outcome = await run_in_threadpool(
         engine.search_bytes, data, filters, top_k=top_k, box=box, limits=services.image_limits

@@ -221,7 +221,7 @@ def test_an_object_store_outage_fails_the_job_clearly_and_it_resumes(tmp_path: P
         out, err = process.communicate(timeout=180)
         assert process.returncode == 1
         assert "job 1 failed" in out
-        assert "is unreachable or failing" in err and "stamplib ingest --resume 1" in err
+        assert "S3 bucket 'outage'" in err and "stamplib ingest --resume 1" in err
         stored = specimen_count(data / "stamplib.db")
         assert 30 <= stored < 120
         server.start()

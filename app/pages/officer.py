@@ -1,0 +1,123 @@
+"""The officer's pages: check a stamp, see the ranked specimens, compare with one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from typing import Annotated
+
+import pycountry
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import col, select
+
+from app.api.search import parse_crop, run_search
+from app.comparisons import run_comparison
+from app.core import catalogue
+from app.core.models import Direction, Mode, Specimen
+from app.deps import ServicesDep, SessionDep, read_upload
+from app.pages import templates
+from app.search import SearchFilters
+from vision.compare import AlignmentError
+from vision.imageio import decode_image
+
+router = APIRouter()
+QUERY_NAMESPACE = "queries"
+_QUERY_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def library_countries(session: SessionDep) -> list[tuple[str, str]]:
+    codes = session.exec(select(Specimen.country).distinct().order_by(col(Specimen.country))).all()
+    return [(code, _country_name(code)) for code in codes]
+
+
+def _country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_3=code)
+    return str(country.name) if country else code
+
+
+def _blank(value: str | None) -> str | None:
+    return value or None
+
+
+@router.get("/", response_class=HTMLResponse)
+def search_page(request: Request, session: SessionDep) -> Response:
+    context = {"nav": "search", "countries": library_countries(session), "modes": list(Mode)}
+    return templates.TemplateResponse(request, "pages/search.html", context)
+
+
+@router.post("/search", response_class=HTMLResponse)
+async def search_results(
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
+    image: Annotated[UploadFile, File()],
+    country: Annotated[str | None, Form()] = None,
+    direction: Annotated[str | None, Form()] = None,
+    mode: Annotated[str | None, Form()] = None,
+    on_date: Annotated[str | None, Form()] = None,
+    crop: Annotated[str | None, Form()] = None,
+) -> Response:
+    """The decision banner and ranked results (an htmx partial); the photo is kept so the
+    officer can compare it with a specimen next."""
+    data = await read_upload(image, services.settings.uploads.max_bytes)
+    filters = SearchFilters(
+        country=_blank(country),
+        direction=Direction(direction) if direction else None,
+        mode=Mode(mode) if mode else None,
+        on_date=_parse_date(on_date),
+    )
+    result = await run_search(services, session, data, filters, top_k=5, box=parse_crop(crop))
+    query_id = uuid.uuid4().hex
+    await run_in_threadpool(_keep_query, services, query_id, data, result.crop)
+    context = {
+        "outcome": result,
+        "matches": result.matches,
+        "query_id": query_id,
+    }
+    return templates.TemplateResponse(request, "partials/results.html", context)
+
+
+def _parse_date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _keep_query(services: ServicesDep, query_id: str, data: bytes, crop: tuple[int, ...]) -> None:
+    store = services.store
+    store.put(f"{QUERY_NAMESPACE}/{query_id}.img", data, "application/octet-stream")
+    store.put(
+        f"{QUERY_NAMESPACE}/{query_id}.json",
+        json.dumps({"crop": crop}).encode(),
+        "application/json",
+    )
+
+
+@router.get("/compare/{query_id}/{specimen_id}", response_class=HTMLResponse)
+async def compare_page(
+    request: Request, query_id: str, specimen_id: int, services: ServicesDep, session: SessionDep
+) -> Response:
+    if not _QUERY_ID.match(query_id):
+        raise catalogue.SpecimenNotFoundError(f"no query photo {query_id}")
+    specimen = catalogue.get_specimen(session, specimen_id)
+    store = services.store
+    photo = await run_in_threadpool(store.get, f"{QUERY_NAMESPACE}/{query_id}.img")
+    crop = json.loads(await run_in_threadpool(store.get, f"{QUERY_NAMESPACE}/{query_id}.json"))
+    reference = await run_in_threadpool(store.get, specimen.image_key)
+    context: dict[str, object] = {"nav": "search", "specimen": specimen, "error": None}
+    try:
+        stored = await run_in_threadpool(
+            lambda: run_comparison(
+                store,
+                decode_image(reference).rgb,
+                decode_image(photo, services.image_limits).rgb,
+                mode="stamp",
+                box=tuple(crop["crop"]),
+            )
+        )
+        context["result"] = stored.result
+    except AlignmentError as exc:
+        context["error"] = str(exc)
+    return templates.TemplateResponse(request, "pages/compare.html", context)
