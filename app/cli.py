@@ -27,6 +27,74 @@ cli.add_typer(specimens_cli, name="specimens")
 cli.add_typer(db_cli, name="db")
 index_cli = typer.Typer(help="Search indexes.", no_args_is_help=True)
 cli.add_typer(index_cli, name="index")
+user_cli = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
+cli.add_typer(user_cli, name="user")
+audit_cli = typer.Typer(help="The audit trail.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
+
+
+@user_cli.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="user name")],
+    role: Annotated[str, typer.Option(help="officer, librarian or admin")],
+    country: Annotated[
+        list[str] | None, typer.Option(help="a country a librarian curates (repeat)")
+    ] = None,
+) -> None:
+    """Add a user; their password is printed once."""
+    from app.auth.users import create_user
+    from app.core.models import Role
+
+    services = open_services(get_settings())
+    try:
+        with session_scope(services.engine) as session:
+            user, password = create_user(session, name, Role(role), country or [])
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    services.audit("cli", "user.add", f"user:{name}", role=role)
+    typer.echo(f"user {user.username} ({user.role}) added; password (shown once): {password}")
+
+
+@user_cli.command("token")
+def user_token(
+    name: Annotated[str, typer.Argument(help="user name")],
+    label: Annotated[str, typer.Option("--name", help="what the token is for")] = "cli",
+) -> None:
+    """Create an API token for a user; it is printed once (only its hash is kept)."""
+    from sqlmodel import select
+
+    from app.auth.users import create_token
+    from app.core.models import UserAccount
+
+    services = open_services(get_settings())
+    with session_scope(services.engine) as session:
+        user = session.exec(select(UserAccount).where(UserAccount.username == name)).first()
+        if user is None:
+            typer.echo(f"no user {name!r}", err=True)
+            raise typer.Exit(code=2)
+        row, token = create_token(session, user, label)
+    services.audit("cli", "token.create", f"token:{row.id}", user=name)
+    typer.echo(token)
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chain; exit 1 naming every edited or deleted record."""
+    from sqlmodel import func, select
+
+    from app.auth.audit import verify_chain
+    from app.core.models import AuditRecord
+
+    services = open_services(get_settings())
+    with session_scope(services.engine) as session:
+        problems = verify_chain(session)
+        count = session.exec(select(func.count()).select_from(AuditRecord)).one()
+    for problem in problems:
+        typer.echo(problem, err=True)
+    typer.echo(f"{count} audit records: " + ("chain broken" if problems else "chain intact"))
+    if problems:
+        raise typer.Exit(code=1)
 
 
 @index_cli.command("rebuild")
@@ -106,10 +174,12 @@ def demo(
     specimens: Annotated[int, typer.Option(min=10, help="synthetic specimens in the demo")] = 150,
 ) -> None:
     """Fill an empty embedded library with synthetic specimens, write sample photos, and serve."""
-    from app.demo import ensure_demo_library
+    from app.demo import ensure_demo_library, ensure_demo_users
 
     services = open_services(get_settings())
     samples = ensure_demo_library(services, specimens=specimens)
+    for name, role, password in ensure_demo_users(services):
+        typer.echo(f"demo user {name!r} ({role}), password (shown once): {password}")
     services.close()
     typer.echo(f"sample photos to search: {samples}/ (see samples.json for what each shows)")
     serve(host=host, port=port, workers=1)

@@ -74,3 +74,29 @@ def _write_samples(world: SyntheticWorld, samples: Path) -> None:
             }
         )
     (samples / "samples.json").write_text(json.dumps(described, indent=2) + "\n")
+
+
+def ensure_demo_users(services: Services) -> list[tuple[str, str, str]]:
+    """Demo accounts (an officer, a librarian of the demo's countries, an admin), made once;
+    returns (name, role, password) of those made now, for the caller to print once."""
+    from sqlmodel import select
+
+    from app.auth.users import create_user
+    from app.core.models import Role, UserAccount
+
+    made: list[tuple[str, str, str]] = []
+    with session_scope(services.engine) as session:
+        countries = sorted(set(session.exec(select(Specimen.country)).all()))
+        for name, kind in (("officer", Role.OFFICER), ("librarian", Role.LIBRARIAN)):
+            if session.exec(select(UserAccount).where(UserAccount.username == name)).first():
+                continue
+            _, password = create_user(
+                session, name, kind, countries if kind is Role.LIBRARIAN else []
+            )
+            made.append((name, kind.value, password))
+        if not session.exec(select(UserAccount).where(UserAccount.username == "admin")).first():
+            _, password = create_user(session, "admin", Role.ADMIN, [])
+            made.append(("admin", "admin", password))
+    for name, role_name, _ in made:
+        services.audit("demo", "user.add", f"user:{name}", role=role_name)
+    return made

@@ -8,6 +8,8 @@ from functools import cached_property
 
 from sqlalchemy.engine import Engine
 
+from app.auth.audit import audit
+from app.auth.ratelimit import RateLimit
 from app.core.db import create_catalogue_engine, upgrade_schema
 from app.core.settings import Settings
 from app.core.storage import ObjectStore, open_store
@@ -25,6 +27,8 @@ class Services:
     engine: Engine
     store: ObjectStore
     _search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    login_limit: RateLimit = field(default_factory=lambda: RateLimit(per_minute=20, burst=20))
+    search_limit: RateLimit = field(default_factory=lambda: RateLimit(per_minute=120, burst=30))
 
     @property
     def image_limits(self) -> ImageLimits:
@@ -58,6 +62,9 @@ class Services:
     def indexer(self) -> Indexer:
         """Vectors for new specimens; needs the model, not the search indexes."""
         return Indexer(embedder=self.embedder)
+
+    def audit(self, actor: str, action: str, target: str = "", **details: object) -> None:
+        audit(self.engine, actor, action, target, **details)
 
     def catalogue_changed(self) -> None:
         """Let this process's search see a change it just made, without waiting to follow."""

@@ -73,6 +73,7 @@ def ingest_manifest(
     batch_size: int = 16,
     job_id: int | None = None,
     duplicates: NearDuplicates | None = None,
+    countries: list[str] | None = None,
 ) -> IngestReport:
     """Ingest every row of the manifest at `source`; running it twice adds nothing.
 
@@ -83,7 +84,9 @@ def ingest_manifest(
     report = IngestReport()
     started = time.perf_counter()
     bundle = Bundle(source)
-    step = _Step(session, store, bundle, report, actor, limits, indexer, job_id, duplicates)
+    step = _Step(
+        session, store, bundle, report, actor, limits, indexer, job_id, duplicates, countries or []
+    )
     try:
         rows = read_rows(bundle)
         # while one chunk is stored (catalogue and object store), the next one is computed
@@ -156,6 +159,7 @@ class _Step:
     indexer: Indexer | None
     job_id: int | None
     duplicates: NearDuplicates | None
+    countries: list[str]  # empty: every country
 
     def start(self, rows: list[ManifestRow]) -> _Chunk | None:
         """Read and validate the rows here; compute their vectors and images in the background."""
@@ -187,6 +191,11 @@ class _Step:
     def _read(self, row: ManifestRow) -> _Ready | None:
         try:
             fields = validate_fields(row)
+            if self.countries and fields.country not in self.countries:
+                raise ValueError(
+                    f"{self.actor} may load specimens of {', '.join(self.countries)} only, "
+                    f"not of {fields.country}"
+                )
             data = self.bundle.read_image(row.image_path, self.limits.max_bytes)
             existing = find_image(self.session, sha256_hex(data))
             if existing is not None:

@@ -33,9 +33,18 @@ class JobNotFoundError(LookupError):
     pass
 
 
-def create_job(engine: Engine, *, source: str, actor: str, object_key: str | None = None) -> int:
+def create_job(
+    engine: Engine,
+    *,
+    source: str,
+    actor: str,
+    object_key: str | None = None,
+    countries: list[str] | None = None,
+) -> int:
     with Session(engine) as session:
-        job = IngestJob(source=source, object_key=object_key, created_by=actor)
+        job = IngestJob(
+            source=source, object_key=object_key, created_by=actor, countries=countries or []
+        )
         session.add(job)
         session.commit()
         assert job.id is not None
@@ -156,6 +165,7 @@ def _ingest(
             job_id=job_id,
             duplicates=duplicates,
             progress=record,
+            countries=earlier.countries,
         )
 
 

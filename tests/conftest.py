@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
+from sqlmodel import Session
 
+from app.auth.users import create_token, create_user
+from app.core.models import Role
 from app.core.settings import Settings
 from app.main import create_app
 from tests.servers import SeaweedServer, create_pg_database, drop_pg_database
@@ -80,9 +84,25 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return _settings(tmp_path, database_url=pg, **request.getfixturevalue("s3_settings"))
 
 
+def user_token(client: TestClient, role: str = "admin", countries: tuple[str, ...] = ()) -> str:
+    """A new user of `role` in the client's library, and an API token for them."""
+    services = client.app.state.services  # type: ignore[attr-defined]
+    with Session(services.engine) as session:
+        name = f"{role}-{'-'.join(countries)}-{secrets.token_hex(3)}"
+        user, _ = create_user(session, name, Role(role), list(countries))
+        _, token = create_token(session, user, "tests")
+    return token
+
+
+def signed_in(client: TestClient, role: str = "admin", countries: tuple[str, ...] = ()) -> None:
+    """Every later request of `client` carries a token of a new user of `role`."""
+    client.headers["Authorization"] = f"Bearer {user_token(client, role, countries)}"
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
+        signed_in(test_client)
         yield test_client
 
 

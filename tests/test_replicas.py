@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -21,7 +22,31 @@ WORLD = SyntheticWorld(seed=11, specimens=4)
 pytestmark = [pytest.mark.postgres, pytest.mark.s3, pytest.mark.slow]
 
 
+def admin_token(env: dict[str, str], data: Path) -> str:
+    """A user and API token made with the CLI, as an operator would."""
+    full = {**env, "STAMPLIB_DATA_DIR": str(data)}
+    added = subprocess.run(
+        [STAMPLIB, "user", "add", "operator", "--role", "admin"],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert added.returncode == 0, added.stderr
+    token = subprocess.run(
+        [STAMPLIB, "user", "token", "operator"],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert token.returncode == 0, token.stderr
+    return token.stdout.strip()
+
+
 class Replica:
+    headers: ClassVar[dict[str, str]] = {}
+
     def __init__(self, env: dict[str, str], data: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -48,6 +73,7 @@ class Replica:
         response = httpx.post(
             self.url + "/api/v1/search",
             files={"image": ("q.jpg", photo, "image/jpeg")},
+            headers=self.headers,
             timeout=60,
         )
         assert response.status_code == 200, response.text
@@ -73,6 +99,7 @@ def replicas(
         "STAMPLIB_S3_ACCESS_KEY": seaweed.access_key,
         "STAMPLIB_S3_SECRET_KEY": seaweed.secret_key,
     }
+    Replica.headers = {"Authorization": f"Bearer {admin_token(env, tmp_path / 'cli')}"}
     first = Replica(env, tmp_path / "a")
     second = Replica(env, tmp_path / "b")
     try:
@@ -96,6 +123,7 @@ def add_specimen(replica: Replica, index: int) -> int:
             "shape": design.shape,
         },
         files={"image": ("s.png", encode_png(WORLD.specimen(index)), "image/png")},
+        headers=replica.headers,
         timeout=60,
     )
     assert response.status_code == 201, response.text
@@ -121,7 +149,9 @@ def test_a_specimen_added_through_one_replica_is_found_through_the_other(
     added = add_specimen(first, 1)
     waited = first_seen_within(second, photo, added, seconds=5)
     assert waited < 5
-    response = httpx.delete(f"{second.url}/api/v1/specimens/{added}", timeout=30)
+    response = httpx.delete(
+        f"{second.url}/api/v1/specimens/{added}", headers=second.headers, timeout=30
+    )
     assert response.status_code == 200
     deadline = time.monotonic() + 5
     while added in first.search(photo):

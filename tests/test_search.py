@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.core.settings import Settings
 from app.main import create_app
+from tests.conftest import signed_in
 from tests.test_cli import run
 from vision.imageio import encode_jpeg, encode_png
 from vision.synth.world import SyntheticWorld
@@ -46,6 +47,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Any:
         environment="test", secret_key="s" * 40, data_dir=tmp_path_factory.mktemp("search")
     )
     with TestClient(create_app(settings)) as client:
+        signed_in(client)
         yield client, ingest_world(client), settings
 
 

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.search import parse_crop
 from app.comparisons import ComparisonNotFoundError, comparison_image, run_comparison
 from app.core import catalogue
-from app.deps import ServicesDep, SessionDep, read_upload
+from app.core.models import Role
+from app.deps import OfficerDep, ServicesDep, SessionDep, read_upload, require
 from vision.imageio import decode_image
 
-router = APIRouter(prefix="/compare", tags=["compare"])
+router = APIRouter(
+    prefix="/compare", tags=["compare"], dependencies=[Depends(require(Role.OFFICER))]
+)
 
 
 @router.post("")
 async def compare(
     services: ServicesDep,
     session: SessionDep,
+    principal: OfficerDep,
     image_b: Annotated[UploadFile, File(description="the photo or document to examine")],
     image_a: Annotated[UploadFile | None, File(description="the reference image")] = None,
     specimen_id: Annotated[int | None, Form(description="compare with this specimen")] = None,
@@ -49,6 +53,13 @@ async def compare(
             box=parse_crop(crop),
             find_stamp=specimen_id is not None,
         )
+    )
+    services.audit(
+        principal.username,
+        "compare",
+        f"comparison:{stored.id}",
+        specimen_id=specimen_id,
+        verdict=stored.result["verdict"],
     )
     return {**stored.result, "specimen_id": specimen_id}
 

@@ -7,21 +7,36 @@ import zipfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, HTTPException, UploadFile, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    File,
+    HTTPException,
+    Query,
+    UploadFile,
+    status,
+)
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import col, select
 
-from app.core.models import IngestJob, IngestJobPublic
+from app.auth.users import Principal
+from app.core.models import IngestJob, IngestJobPublic, Role
 from app.core.storage import content_key, sha256_hex
-from app.deps import ActorDep, ServicesDep, SessionDep, read_upload
+from app.deps import Identifier, LibrarianDep, ServicesDep, SessionDep, read_upload, require
 from app.services import Services
 from ingestion.jobs import bundle_of, create_job, get_job, run_job
 
-router = APIRouter(tags=["ingestion"])
+router = APIRouter(tags=["ingestion"], dependencies=[Depends(require(Role.LIBRARIAN))])
 BUNDLE_NAMESPACE = "ingest"
 
 
-def _run(services: Services, job_id: int) -> None:
+def curated_countries(principal: Principal) -> list[str]:
+    """The countries whose specimens this user may load; empty means every country."""
+    return [] if principal.role is Role.ADMIN else list(principal.countries)
+
+
+def _run(services: Services, job_id: Identifier) -> None:
     with tempfile.TemporaryDirectory() as folder:
         bundle = bundle_of(get_job(services.engine, job_id), services.store, Path(folder))
         run_job(
@@ -38,7 +53,7 @@ def _run(services: Services, job_id: int) -> None:
 @router.post("/ingest", status_code=status.HTTP_202_ACCEPTED)
 async def start_ingest(
     services: ServicesDep,
-    actor: ActorDep,
+    principal: LibrarianDep,
     background: BackgroundTasks,
     bundle: Annotated[UploadFile, File(description="ZIP of manifest.csv and its images")],
 ) -> IngestJobPublic:
@@ -52,14 +67,23 @@ async def start_ingest(
     await run_in_threadpool(services.store.put, key, data, "application/zip")
     name = (bundle.filename or "upload.zip")[:200]
     job_id = await run_in_threadpool(
-        lambda: create_job(services.engine, source=name, actor=actor, object_key=key)
+        lambda: create_job(
+            services.engine,
+            source=name,
+            actor=principal.username,
+            object_key=key,
+            countries=curated_countries(principal),
+        )
     )
+    services.audit(principal.username, "ingest.start", f"job:{job_id}", bundle=name)
     background.add_task(_run, services, job_id)
     return IngestJobPublic.model_validate(get_job(services.engine, job_id))
 
 
 @router.get("/jobs")
-def list_jobs(session: SessionDep, limit: int = 20) -> list[IngestJobPublic]:
+def list_jobs(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 20
+) -> list[IngestJobPublic]:
     jobs = session.exec(
         select(IngestJob).order_by(col(IngestJob.id).desc()).limit(min(limit, 200))
     ).all()
@@ -67,7 +91,7 @@ def list_jobs(session: SessionDep, limit: int = 20) -> list[IngestJobPublic]:
 
 
 @router.get("/jobs/{job_id}")
-def read_job(job_id: int, session: SessionDep) -> IngestJobPublic:
+def read_job(job_id: Identifier, session: SessionDep) -> IngestJobPublic:
     job = session.get(IngestJob, job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"ingestion job {job_id} does not exist")

@@ -10,8 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from app.auth.users import Principal
 from app.core.models import Direction, Mode, Specimen
-from app.deps import ServicesDep, SessionDep, read_upload
+from app.deps import OfficerDep, ServicesDep, SessionDep, read_upload
 from app.search import Match, SearchFilters
 from app.services import Services
 
@@ -85,6 +86,7 @@ def public_matches(session: Session, found: list[Match]) -> list[MatchPublic]:
 async def search(
     services: ServicesDep,
     session: SessionDep,
+    principal: OfficerDep,
     image: Annotated[UploadFile, File(description="photo or scan of the stamp")],
     top_k: Annotated[int, Form(ge=1, le=50)] = 5,
     country: Annotated[str | None, Form(min_length=3, max_length=3)] = None,
@@ -93,9 +95,21 @@ async def search(
     on_date: Annotated[dt.date | None, Form(description="date on the stamp")] = None,
     crop: Annotated[str | None, Form(description="x,y,w,h of the stamp in the photo")] = None,
 ) -> SearchResponse:
+    services.search_limit.take(principal.username)
     data = await read_upload(image, services.settings.uploads.max_bytes)
     filters = SearchFilters(country=country, direction=direction, mode=mode, on_date=on_date)
-    return await run_search(services, session, data, filters, top_k=top_k, box=parse_crop(crop))
+    result = await run_search(services, session, data, filters, top_k=top_k, box=parse_crop(crop))
+    audit_search(services, principal, result)
+    return result
+
+
+def audit_search(services: Services, principal: Principal, result: SearchResponse) -> None:
+    services.audit(
+        principal.username,
+        "search",
+        decision=result.decision,
+        first=[match.specimen_id for match in result.matches[:3]],
+    )
 
 
 async def run_search(

@@ -6,7 +6,8 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
+from fastapi import Path as FastPath
 from fastapi.concurrency import run_in_threadpool
 
 from app.core import catalogue
@@ -14,6 +15,7 @@ from app.core.models import (
     Direction,
     ImageKind,
     Mode,
+    Role,
     SpecimenCreate,
     SpecimenEventPublic,
     SpecimenImagePublic,
@@ -22,10 +24,23 @@ from app.core.models import (
     SpecimenUpdate,
     Status,
 )
-from app.deps import ActorDep, ServicesDep, SessionDep, StoreDep, read_upload
+from app.deps import (
+    MAX_ID,
+    Identifier,
+    LibrarianDep,
+    OfficerDep,
+    ServicesDep,
+    SessionDep,
+    StoreDep,
+    check_country,
+    read_upload,
+    require,
+)
 from ingestion.specimens import add_image, add_specimen
 
-router = APIRouter(prefix="/specimens", tags=["specimens"])
+router = APIRouter(
+    prefix="/specimens", tags=["specimens"], dependencies=[Depends(require(Role.OFFICER))]
+)
 
 
 @router.get("")
@@ -39,8 +54,8 @@ def list_specimens(
     status_: Annotated[Status | None, Query(alias="status")] = None,
     valid_on: Annotated[dt.date | None, Query(description="valid on this date")] = None,
     q: Annotated[str | None, Query(max_length=200, description="text search")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
 ) -> SpecimenPage:
     limit = min(limit, services.settings.page_size_max)
     spec = catalogue.SpecimenFilter(
@@ -62,10 +77,12 @@ async def create_specimen(
     session: SessionDep,
     store: StoreDep,
     services: ServicesDep,
-    actor: ActorDep,
+    principal: LibrarianDep,
     fields: Annotated[SpecimenCreate, Form()],
     image: Annotated[UploadFile, File(description="scan or photo of the genuine impression")],
 ) -> SpecimenPublic:
+    check_country(principal, fields.country)
+    actor = principal.username
     data = await read_upload(image, services.settings.uploads.max_bytes)
     indexer = await run_in_threadpool(lambda: services.indexer)
     specimen = await run_in_threadpool(
@@ -74,48 +91,62 @@ async def create_specimen(
         )
     )
     await run_in_threadpool(services.catalogue_changed)
+    services.audit(actor, "specimen.create", f"specimen:{specimen.id}", country=specimen.country)
     return catalogue.to_public(session, specimen)
 
 
 @router.get("/{specimen_id}")
-def read_specimen(specimen_id: int, session: SessionDep) -> SpecimenPublic:
-    return catalogue.to_public(session, catalogue.get_specimen(session, specimen_id))
+def read_specimen(
+    specimen_id: Identifier, session: SessionDep, services: ServicesDep, principal: OfficerDep
+) -> SpecimenPublic:
+    specimen = catalogue.get_specimen(session, specimen_id)
+    services.audit(principal.username, "specimen.view", f"specimen:{specimen_id}")
+    return catalogue.to_public(session, specimen)
 
 
 @router.patch("/{specimen_id}")
 def update_specimen(
-    specimen_id: int,
+    specimen_id: Identifier,
     change: SpecimenUpdate,
     session: SessionDep,
     services: ServicesDep,
-    actor: ActorDep,
+    principal: LibrarianDep,
 ) -> SpecimenPublic:
     specimen = catalogue.get_specimen(session, specimen_id)
-    updated = catalogue.update_specimen(session, specimen, change, actor)
+    check_country(principal, specimen.country, change.country or specimen.country)
+    updated = catalogue.update_specimen(session, specimen, change, principal.username)
     services.catalogue_changed()
+    services.audit(
+        principal.username,
+        "specimen.update",
+        f"specimen:{specimen_id}",
+        fields=sorted(change.model_dump(exclude_unset=True)),
+    )
     return catalogue.to_public(session, updated)
 
 
 @router.delete("/{specimen_id}")
 def withdraw_specimen(
-    specimen_id: int, session: SessionDep, services: ServicesDep, actor: ActorDep
+    specimen_id: Identifier, session: SessionDep, services: ServicesDep, principal: LibrarianDep
 ) -> SpecimenPublic:
     """Withdraw the specimen: it stays in the library with its history, out of active search."""
     specimen = catalogue.get_specimen(session, specimen_id)
-    withdrawn = catalogue.withdraw_specimen(session, specimen, actor)
+    check_country(principal, specimen.country)
+    withdrawn = catalogue.withdraw_specimen(session, specimen, principal.username)
     services.catalogue_changed()
+    services.audit(principal.username, "specimen.withdraw", f"specimen:{specimen_id}")
     return catalogue.to_public(session, withdrawn)
 
 
 @router.get("/{specimen_id}/history")
-def specimen_history(specimen_id: int, session: SessionDep) -> list[SpecimenEventPublic]:
+def specimen_history(specimen_id: Identifier, session: SessionDep) -> list[SpecimenEventPublic]:
     catalogue.get_specimen(session, specimen_id)
     events = catalogue.history_of(session, specimen_id)
     return [SpecimenEventPublic.model_validate(event) for event in events]
 
 
 @router.get("/{specimen_id}/images")
-def list_images(specimen_id: int, session: SessionDep) -> list[SpecimenImagePublic]:
+def list_images(specimen_id: Identifier, session: SessionDep) -> list[SpecimenImagePublic]:
     catalogue.get_specimen(session, specimen_id)
     images = catalogue.images_of(session, specimen_id)
     return [SpecimenImagePublic.model_validate(image) for image in images]
@@ -123,19 +154,27 @@ def list_images(specimen_id: int, session: SessionDep) -> list[SpecimenImagePubl
 
 @router.post("/{specimen_id}/images", status_code=status.HTTP_201_CREATED)
 async def upload_image(
-    specimen_id: int,
+    specimen_id: Identifier,
     session: SessionDep,
     store: StoreDep,
     services: ServicesDep,
-    actor: ActorDep,
+    principal: LibrarianDep,
     image: Annotated[UploadFile, File()],
     kind: Annotated[ImageKind, Form()] = ImageKind.DETAIL,
 ) -> SpecimenImagePublic:
     specimen = catalogue.get_specimen(session, specimen_id)
+    check_country(principal, specimen.country)
     data = await read_upload(image, services.settings.uploads.max_bytes)
     row = add_image(
-        session, store, specimen, data, kind=kind, actor=actor, limits=services.image_limits
+        session,
+        store,
+        specimen,
+        data,
+        kind=kind,
+        actor=principal.username,
+        limits=services.image_limits,
     )
+    services.audit(principal.username, "specimen.image_add", f"specimen:{specimen_id}")
     return SpecimenImagePublic.model_validate(row)
 
 
@@ -169,20 +208,23 @@ def _image_response(
 
 @router.get("/{specimen_id}/image", response_class=Response)
 def primary_image(
-    specimen_id: int, session: SessionDep, store: StoreDep, variant: Variant = Variant.ORIGINAL
+    specimen_id: Identifier,
+    session: SessionDep,
+    store: StoreDep,
+    variant: Variant = Variant.ORIGINAL,
 ) -> Response:
     return _image_response(session, store, specimen_id, 0, variant)
 
 
 @router.get("/{specimen_id}/thumbnail", response_class=Response)
-def primary_thumbnail(specimen_id: int, session: SessionDep, store: StoreDep) -> Response:
+def primary_thumbnail(specimen_id: Identifier, session: SessionDep, store: StoreDep) -> Response:
     return _image_response(session, store, specimen_id, 0, Variant.THUMBNAIL)
 
 
 @router.get("/{specimen_id}/images/{position}", response_class=Response)
 def image_at(
-    specimen_id: int,
-    position: int,
+    specimen_id: Identifier,
+    position: Annotated[int, FastPath(ge=0, le=10_000)],
     session: SessionDep,
     store: StoreDep,
     variant: Variant = Variant.ORIGINAL,

@@ -264,6 +264,8 @@ class IngestJob(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=500)
     object_key: str | None = Field(default=None, max_length=200)  # an uploaded bundle
+    # the countries whose rows this job may load (its librarian's); empty: every country
+    countries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: JobStatus = Field(default=JobStatus.QUEUED, sa_type=stored_enum(JobStatus))
     rows: int = 0
     processed: int = 0
@@ -295,3 +297,54 @@ class IngestJobPublic(SQLModel):
     created_by: str
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class Role(StrEnum):
+    OFFICER = "officer"  # search, view, compare, reports
+    LIBRARIAN = "librarian"  # and curate the specimens of their countries
+    ADMIN = "admin"  # and users, every country, the audit trail
+
+
+class UserAccount(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, unique=True, index=True)
+    password_hash: str = Field(max_length=200)
+    role: Role = Field(sa_type=stored_enum(Role))
+    countries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: dt.datetime | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A token for system-to-system clients: shown once, stored as its sha256, revocable."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=12)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    revoked_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = None
+
+
+class AuditRecord(SQLModel, table=True):
+    """Append-only, hash-chained: each record's hash covers its content and the previous hash,
+    so an edited or deleted record breaks the chain (`stamplib audit verify`)."""
+
+    __tablename__ = "audit_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=100, index=True)
+    action: str = Field(max_length=40, index=True)
+    target: str = Field(default="", max_length=200)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

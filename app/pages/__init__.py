@@ -10,10 +10,20 @@ from web import TEMPLATES_DIR
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
+def _csrf(request: object) -> str:
+    from app.deps import csrf_token
+
+    return csrf_token(request)  # type: ignore[arg-type]
+
+
+templates.env.globals["csrf_token"] = _csrf
+
+
 def pages_router() -> APIRouter:
-    from app.pages import librarian, officer
+    from app.pages import account, librarian, officer
 
     router = APIRouter(include_in_schema=False)
+    router.include_router(account.router)
     router.include_router(officer.router)
     router.include_router(librarian.router)
     return router

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -22,7 +22,15 @@ from app.core.models import (
     SpecimenUpdate,
     Status,
 )
-from app.deps import ActorDep, ServicesDep, SessionDep, read_upload
+from app.deps import (
+    Identifier,
+    LibrarianDep,
+    OfficerDep,
+    ServicesDep,
+    SessionDep,
+    check_country,
+    read_upload,
+)
 from app.pages import templates
 from app.pages.officer import _country_name
 from ingestion.jobs import get_job
@@ -87,6 +95,7 @@ def _filter(**values: str | None) -> catalogue.SpecimenFilter:
 def library(
     request: Request,
     session: SessionDep,
+    principal: OfficerDep,
     country: str | None = None,
     bcp: str | None = None,
     direction: str | None = None,
@@ -123,7 +132,7 @@ def library(
 
 
 @router.get("/library/table", response_class=HTMLResponse)
-def library_table(request: Request, session: SessionDep) -> Response:
+def library_table(request: Request, session: SessionDep, principal: OfficerDep) -> Response:
     """The specimen table alone, for htmx to swap in as filters change."""
     params = {key: request.query_params.get(key) for key in ("country", "bcp", "direction")}
     params |= {key: request.query_params.get(key) for key in ("mode", "status", "q")}
@@ -133,8 +142,15 @@ def library_table(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/specimens/{specimen_id}", response_class=HTMLResponse)
-def specimen_page(request: Request, specimen_id: int, session: SessionDep) -> Response:
+def specimen_page(
+    request: Request,
+    specimen_id: Identifier,
+    session: SessionDep,
+    services: ServicesDep,
+    principal: OfficerDep,
+) -> Response:
     specimen = catalogue.get_specimen(session, specimen_id)
+    services.audit(principal.username, "specimen.view", f"specimen:{specimen_id}")
     context = {
         "nav": "library",
         "specimen": specimen,
@@ -172,7 +188,7 @@ def _problems(exc: ValidationError) -> list[str]:
 
 
 @router.get("/library/new", response_class=HTMLResponse)
-def new_specimen_page(request: Request) -> Response:
+def new_specimen_page(request: Request, principal: LibrarianDep) -> Response:
     return _form_page(request, specimen=None, values={}, errors=[])
 
 
@@ -186,13 +202,15 @@ async def create_specimen_page(
     request: Request,
     services: ServicesDep,
     session: SessionDep,
-    actor: ActorDep,
+    principal: LibrarianDep,
     image: Annotated[UploadFile, File()],
 ) -> Response:
+    actor = principal.username
     values = await _form_values(request)
     values.pop("status")
     try:
         fields = SpecimenCreate.model_validate(values)
+        check_country(principal, fields.country)
         data = await read_upload(image, services.settings.uploads.max_bytes)
         indexer = await run_in_threadpool(lambda: services.indexer)
         specimen = await run_in_threadpool(
@@ -211,12 +229,16 @@ async def create_specimen_page(
     except (BadImageError, DuplicateImageError, ValueError) as exc:
         return _form_page(request, specimen=None, values=values, errors=[str(exc)], code=422)
     await run_in_threadpool(services.catalogue_changed)
+    services.audit(actor, "specimen.create", f"specimen:{specimen.id}", country=specimen.country)
     return RedirectResponse(f"/specimens/{specimen.id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/specimens/{specimen_id}/edit", response_class=HTMLResponse)
-def edit_specimen_page(request: Request, specimen_id: int, session: SessionDep) -> Response:
+def edit_specimen_page(
+    request: Request, specimen_id: Identifier, session: SessionDep, principal: LibrarianDep
+) -> Response:
     specimen = catalogue.get_specimen(session, specimen_id)
+    check_country(principal, specimen.country)
     values = {name: getattr(specimen, name) for name in (*FORM_FIELDS, "status")}
     return _form_page(request, specimen=specimen, values=values, errors=[])
 
@@ -224,18 +246,20 @@ def edit_specimen_page(request: Request, specimen_id: int, session: SessionDep) 
 @router.post("/specimens/{specimen_id}/edit", response_class=HTMLResponse)
 async def save_specimen_page(
     request: Request,
-    specimen_id: int,
+    specimen_id: Identifier,
     services: ServicesDep,
     session: SessionDep,
-    actor: ActorDep,
+    principal: LibrarianDep,
 ) -> Response:
     specimen = catalogue.get_specimen(session, specimen_id)
+    check_country(principal, specimen.country)
     values = await _form_values(request)
     # an emptied optional field clears it; a required one left out of the form stays as it is
     change_values = {k: v for k, v in values.items() if v is not None or k not in REQUIRED}
     try:
         change = SpecimenUpdate.model_validate(change_values)
-        catalogue.update_specimen(session, specimen, change, actor)
+        check_country(principal, change.country or specimen.country)
+        catalogue.update_specimen(session, specimen, change, principal.username)
     except ValidationError as exc:
         return _form_page(
             request, specimen=specimen, values=values, errors=_problems(exc), code=422
@@ -243,20 +267,24 @@ async def save_specimen_page(
     except ValueError as exc:
         return _form_page(request, specimen=specimen, values=values, errors=[str(exc)], code=422)
     services.catalogue_changed()
+    services.audit(principal.username, "specimen.update", f"specimen:{specimen_id}")
     return RedirectResponse(f"/specimens/{specimen_id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/specimens/{specimen_id}/withdraw")
 def withdraw_specimen_page(
-    specimen_id: int, services: ServicesDep, session: SessionDep, actor: ActorDep
+    specimen_id: Identifier, services: ServicesDep, session: SessionDep, principal: LibrarianDep
 ) -> Response:
-    catalogue.withdraw_specimen(session, catalogue.get_specimen(session, specimen_id), actor)
+    specimen = catalogue.get_specimen(session, specimen_id)
+    check_country(principal, specimen.country)
+    catalogue.withdraw_specimen(session, specimen, principal.username)
     services.catalogue_changed()
+    services.audit(principal.username, "specimen.withdraw", f"specimen:{specimen_id}")
     return RedirectResponse(f"/specimens/{specimen_id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/library/ingest", response_class=HTMLResponse)
-def ingest_page(request: Request) -> Response:
+def ingest_page(request: Request, principal: LibrarianDep) -> Response:
     return templates.TemplateResponse(request, "pages/ingest.html", {"nav": "ingest", "job": None})
 
 
@@ -264,39 +292,19 @@ def ingest_page(request: Request) -> Response:
 async def ingest_upload(
     request: Request,
     services: ServicesDep,
-    actor: ActorDep,
+    principal: LibrarianDep,
     background: BackgroundTasks,
     bundle: Annotated[UploadFile, File()],
 ) -> Response:
-    job = await start_ingest(services, actor, background, bundle)
+    job = await start_ingest(services, principal, background, bundle)
     return templates.TemplateResponse(
         request, "partials/job.html", {"job": job}, background=background
     )
 
 
 @router.get("/library/jobs/{job_id}", response_class=HTMLResponse)
-def job_progress(request: Request, job_id: int, services: ServicesDep) -> Response:
+def job_progress(
+    request: Request, job_id: Identifier, services: ServicesDep, principal: LibrarianDep
+) -> Response:
     job = get_job(services.engine, job_id)
     return templates.TemplateResponse(request, "partials/job.html", {"job": job})
-
-
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> Response:
-    return templates.TemplateResponse(request, "pages/login.html", {"nav": "login", "message": ""})
-
-
-@router.post("/login", response_class=HTMLResponse)
-def login(request: Request, username: Annotated[str, Form(max_length=100)]) -> Response:
-    message = (
-        "Accounts arrive with access control. Until then this library is open to everyone "
-        "on its network; nobody is signed in."
-    )
-    del username
-    return templates.TemplateResponse(
-        request, "pages/login.html", {"nav": "login", "message": message}
-    )
-
-
-@router.post("/logout")
-def logout() -> Response:
-    return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)

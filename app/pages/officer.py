@@ -14,11 +14,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
-from app.api.search import parse_crop, run_search
+from app.api.search import audit_search, parse_crop, run_search
 from app.comparisons import run_comparison
 from app.core import catalogue
 from app.core.models import Direction, Mode, Specimen
-from app.deps import ServicesDep, SessionDep, read_upload
+from app.deps import Identifier, OfficerDep, ServicesDep, SessionDep, read_upload
 from app.pages import templates
 from app.search import SearchFilters
 from vision.compare import AlignmentError
@@ -44,7 +44,7 @@ def _blank(value: str | None) -> str | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def search_page(request: Request, session: SessionDep) -> Response:
+def search_page(request: Request, session: SessionDep, principal: OfficerDep) -> Response:
     context = {"nav": "search", "countries": library_countries(session), "modes": list(Mode)}
     return templates.TemplateResponse(request, "pages/search.html", context)
 
@@ -54,6 +54,7 @@ async def search_results(
     request: Request,
     services: ServicesDep,
     session: SessionDep,
+    principal: OfficerDep,
     image: Annotated[UploadFile, File()],
     country: Annotated[str | None, Form()] = None,
     direction: Annotated[str | None, Form()] = None,
@@ -63,6 +64,7 @@ async def search_results(
 ) -> Response:
     """The decision banner and ranked results (an htmx partial); the photo is kept so the
     officer can compare it with a specimen next."""
+    services.search_limit.take(principal.username)
     data = await read_upload(image, services.settings.uploads.max_bytes)
     filters = SearchFilters(
         country=_blank(country),
@@ -71,6 +73,7 @@ async def search_results(
         on_date=_parse_date(on_date),
     )
     result = await run_search(services, session, data, filters, top_k=5, box=parse_crop(crop))
+    audit_search(services, principal, result)
     query_id = uuid.uuid4().hex
     await run_in_threadpool(_keep_query, services, query_id, data, result.crop)
     context = {
@@ -97,7 +100,12 @@ def _keep_query(services: ServicesDep, query_id: str, data: bytes, crop: tuple[i
 
 @router.get("/compare/{query_id}/{specimen_id}", response_class=HTMLResponse)
 async def compare_page(
-    request: Request, query_id: str, specimen_id: int, services: ServicesDep, session: SessionDep
+    request: Request,
+    query_id: str,
+    specimen_id: Identifier,
+    services: ServicesDep,
+    session: SessionDep,
+    principal: OfficerDep,
 ) -> Response:
     if not _QUERY_ID.match(query_id):
         raise catalogue.SpecimenNotFoundError(f"no query photo {query_id}")
@@ -118,6 +126,9 @@ async def compare_page(
             )
         )
         context["result"] = stored.result
+        services.audit(
+            principal.username, "compare", f"comparison:{stored.id}", specimen_id=specimen_id
+        )
     except AlignmentError as exc:
         context["error"] = str(exc)
     return templates.TemplateResponse(request, "pages/compare.html", context)

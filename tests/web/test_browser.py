@@ -33,11 +33,37 @@ STAMPLIB = str(Path(sys.executable).parent / "stamplib")
 WORLD = SyntheticWorld(seed=17, specimens=10)
 
 
+PASSWORDS: dict[str, str] = {}
+HEADERS: dict[str, str] = {}
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [STAMPLIB, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def _users(env: dict[str, str]) -> None:
+    """An officer, a librarian of the Philippines and Indonesia, and an admin for the API."""
+    for name, role, countries in (
+        ("officer", "officer", []),
+        ("librarian", "librarian", ["PHL", "IDN"]),
+        ("operator", "admin", []),
+    ):
+        options = [item for country in countries for item in ("--country", country)]
+        printed = _cli(env, "user", "add", name, "--role", role, *options)
+        PASSWORDS[name] = printed.rsplit(": ", 1)[1]
+    HEADERS["Authorization"] = f"Bearer {_cli(env, 'user', 'token', 'operator')}"
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[int]]]:
     data = tmp_path_factory.mktemp("browser")
     port = free_port()
     env = {**os.environ, "STAMPLIB_DATA_DIR": str(data), "STAMPLIB_ENVIRONMENT": "development"}
+    _users(env)
     log = (data / "server.log").open("w")
     process = subprocess.Popen(
         [STAMPLIB, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -79,6 +105,7 @@ def _add(url: str, index: int) -> int:
             "shape": design.shape,
         },
         files={"image": ("s.png", encode_png(WORLD.specimen(index)), "image/png")},
+        headers=HEADERS,
         timeout=120,
     )
     assert response.status_code == 201, response.text
@@ -96,6 +123,15 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield launched
         launched.close()
+
+
+def _sign_in(page: Page, url: str, name: str) -> None:
+    page.goto(url + "/")
+    expect(page.locator("h1")).to_have_text("Sign in")  # sent here: not signed in yet
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(PASSWORDS[name])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".who")).to_contain_text(name)
 
 
 def _officer_search(page: Page, url: str, photo: Path) -> float:
@@ -119,6 +155,7 @@ def test_an_officer_checks_a_phone_photo_and_opens_the_comparison(
         if httpx.post(
             url + "/api/v1/search",
             files={"image": ("q.jpg", _photo(i), "image/jpeg")},
+            headers=HEADERS,
             timeout=60,
         ).json()["matches"][0]["specimen_id"]
         == ids[i]
@@ -129,6 +166,7 @@ def test_an_officer_checks_a_phone_photo_and_opens_the_comparison(
     for name, size in {"phone": (390, 844), "desktop": (1280, 800)}.items():
         context = browser.new_context(viewport={"width": size[0], "height": size[1]})
         page = context.new_page()
+        _sign_in(page, url, "officer")
         timings[name] = _officer_search(page, url, photo)
         first = page.locator(".result").first
         expect(first).to_have_attribute("data-specimen-id", str(ids[index]))
@@ -172,6 +210,7 @@ def test_a_librarian_adds_a_specimen_and_a_bulk_zip(
     url, _ = server
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
+    _sign_in(page, url, "librarian")
     page.goto(url + "/library/new")
     page.get_by_label("Country (ISO alpha-3)").fill("IDN")
     page.get_by_label("Border crossing point").fill("Soekarno-Hatta Terminal 3")

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.core.settings import Settings
 from app.main import create_app
+from tests.conftest import signed_in
 from tests.test_search import WORLD, ingest_world
 from vision.imageio import encode_jpeg, encode_png
 
@@ -22,6 +23,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
         environment="test", secret_key="p" * 40, data_dir=tmp_path_factory.mktemp("pages")
     )
     with TestClient(create_app(settings)) as client:
+        signed_in(client)
         yield client, ingest_world(client)
 
 
