@@ -78,6 +78,24 @@ def user_token(
     typer.echo(token)
 
 
+@cli.command("purge-photos")
+def purge_photos(
+    days: Annotated[
+        float | None, typer.Option(help="retention in days (default: the setting)")
+    ] = None,
+) -> None:
+    """Delete officers' query photos past the retention period; checks keep their results."""
+    from app.checks import apply_retention
+
+    settings = get_settings()
+    services = open_services(settings)
+    with session_scope(services.engine) as session:
+        removed = apply_retention(
+            session, services.store, settings.query_retention_days if days is None else days
+        )
+    typer.echo(f"{removed} query photos deleted")
+
+
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check the audit trail's hash chain; exit 1 naming every edited or deleted record."""

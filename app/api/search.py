@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from app.auth.users import Principal
 from app.core.models import Direction, Mode, Specimen
 from app.deps import OfficerDep, ServicesDep, SessionDep, read_upload
+from app.queries import keep_query, new_query_id
 from app.search import Match, SearchFilters
 from app.services import Services
 
@@ -41,6 +42,9 @@ class SearchResponse(BaseModel):
     matches: list[MatchPublic]
     crop: tuple[int, int, int, int] = Field(description="the stamp box used, x, y, w, h")
     timings_ms: dict[str, float]
+    query_id: str | None = Field(
+        default=None, description="the kept photo: compare it, or save the search as a check"
+    )
 
 
 def parse_crop(value: str | None) -> tuple[int, int, int, int] | None:
@@ -99,8 +103,17 @@ async def search(
     data = await read_upload(image, services.settings.uploads.max_bytes)
     filters = SearchFilters(country=country, direction=direction, mode=mode, on_date=on_date)
     result = await run_search(services, session, data, filters, top_k=top_k, box=parse_crop(crop))
+    await run_in_threadpool(remember_query, services, data, result)
     audit_search(services, principal, result)
     return result
+
+
+def remember_query(services: Services, photo: bytes, result: SearchResponse) -> None:
+    """Keep the photo and what search said of it (deleted after the retention period)."""
+    result.query_id = new_query_id()
+    keep_query(
+        services.store, result.query_id, photo, result.model_dump(mode="json", exclude={"query_id"})
+    )
 
 
 def audit_search(services: Services, principal: Principal, result: SearchResponse) -> None:

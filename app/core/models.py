@@ -348,3 +348,23 @@ class AuditRecord(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class Check(SQLModel, table=True):
+    """A search (and maybe a comparison) an officer keeps for the case file."""
+
+    __tablename__ = "check_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: str = Field(max_length=100, index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    query_id: str = Field(max_length=32, index=True)
+    query_kept: bool = True  # false once the photo passed its retention period
+    decision: str = Field(max_length=16)
+    confidence: float = 0.0
+    crop: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    matches: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    comparison: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    note: str = Field(default="", max_length=2000)

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     model_weights: Path | None = None
     auto_migrate: bool = True
     page_size_max: int = Field(default=200, gt=0)
+    query_retention_days: int = Field(default=30, ge=0)  # officers' photos, then deleted
     index_exact_up_to: int = Field(default=50_000, ge=0)  # beyond: approximate (IVF) search
     uploads: UploadLimits = UploadLimits()
 

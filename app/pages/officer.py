@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
-import uuid
 from typing import Annotated
 
 import pycountry
@@ -14,19 +11,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
-from app.api.search import audit_search, parse_crop, run_search
+from app.api.search import audit_search, parse_crop, remember_query, run_search
 from app.comparisons import run_comparison
 from app.core import catalogue
 from app.core.models import Direction, Mode, Specimen
 from app.deps import Identifier, OfficerDep, ServicesDep, SessionDep, read_upload
 from app.pages import templates
+from app.queries import query_photo, query_result
 from app.search import SearchFilters
 from vision.compare import AlignmentError
 from vision.imageio import decode_image
 
 router = APIRouter()
-QUERY_NAMESPACE = "queries"
-_QUERY_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def library_countries(session: SessionDep) -> list[tuple[str, str]]:
@@ -73,29 +69,14 @@ async def search_results(
         on_date=_parse_date(on_date),
     )
     result = await run_search(services, session, data, filters, top_k=5, box=parse_crop(crop))
+    await run_in_threadpool(remember_query, services, data, result)
     audit_search(services, principal, result)
-    query_id = uuid.uuid4().hex
-    await run_in_threadpool(_keep_query, services, query_id, data, result.crop)
-    context = {
-        "outcome": result,
-        "matches": result.matches,
-        "query_id": query_id,
-    }
+    context = {"outcome": result, "matches": result.matches, "query_id": result.query_id}
     return templates.TemplateResponse(request, "partials/results.html", context)
 
 
 def _parse_date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
-
-
-def _keep_query(services: ServicesDep, query_id: str, data: bytes, crop: tuple[int, ...]) -> None:
-    store = services.store
-    store.put(f"{QUERY_NAMESPACE}/{query_id}.img", data, "application/octet-stream")
-    store.put(
-        f"{QUERY_NAMESPACE}/{query_id}.json",
-        json.dumps({"crop": crop}).encode(),
-        "application/json",
-    )
 
 
 @router.get("/compare/{query_id}/{specimen_id}", response_class=HTMLResponse)
@@ -107,14 +88,17 @@ async def compare_page(
     session: SessionDep,
     principal: OfficerDep,
 ) -> Response:
-    if not _QUERY_ID.match(query_id):
-        raise catalogue.SpecimenNotFoundError(f"no query photo {query_id}")
     specimen = catalogue.get_specimen(session, specimen_id)
     store = services.store
-    photo = await run_in_threadpool(store.get, f"{QUERY_NAMESPACE}/{query_id}.img")
-    crop = json.loads(await run_in_threadpool(store.get, f"{QUERY_NAMESPACE}/{query_id}.json"))
+    photo = await run_in_threadpool(query_photo, store, query_id)
+    crop = await run_in_threadpool(query_result, store, query_id)
     reference = await run_in_threadpool(store.get, specimen.image_key)
-    context: dict[str, object] = {"nav": "search", "specimen": specimen, "error": None}
+    context: dict[str, object] = {
+        "nav": "search",
+        "specimen": specimen,
+        "error": None,
+        "query_id": query_id,
+    }
     try:
         stored = await run_in_threadpool(
             lambda: run_comparison(
