@@ -51,7 +51,7 @@ class SecurityHeaders:
 
 
 async def _not_authenticated(request: Request, _exc: Exception) -> Response:
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith("/api/") or request.url.path == "/metrics":
         return JSONResponse(
             {"detail": "sign in or send an API token (Authorization: Bearer …)"},
             status_code=status.HTTP_401_UNAUTHORIZED,

@@ -13,6 +13,7 @@ from app.auth.ratelimit import RateLimit
 from app.core.db import create_catalogue_engine, upgrade_schema
 from app.core.settings import Settings
 from app.core.storage import ObjectStore, open_store
+from app.metrics import Metrics
 from app.search import SearchEngine
 from index.specimen_index import IndexPlan
 from ingestion.vectors import Indexer
@@ -29,6 +30,7 @@ class Services:
     _search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     login_limit: RateLimit = field(default_factory=lambda: RateLimit(per_minute=20, burst=20))
     search_limit: RateLimit = field(default_factory=lambda: RateLimit(per_minute=120, burst=30))
+    metrics: Metrics = field(default_factory=Metrics)
 
     @property
     def image_limits(self) -> ImageLimits:
@@ -65,6 +67,10 @@ class Services:
 
     def audit(self, actor: str, action: str, target: str = "", **details: object) -> None:
         audit(self.engine, actor, action, target, **details)
+
+    def indexed(self) -> int | None:
+        """Vectors in this process's search index, if search has started."""
+        return len(self.__dict__["_search"].index) if "_search" in self.__dict__ else None
 
     def catalogue_changed(self) -> None:
         """Let this process's search see a change it just made, without waiting to follow."""

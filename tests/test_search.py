@@ -83,6 +83,11 @@ def test_a_scan_of_each_stamp_finds_its_specimen_first(library: Any) -> None:
         assert body["decision"] in {"match", "uncertain"}
         assert {"decode", "embed", "verify", "total"} <= set(body["timings_ms"])
         assert client.get(first["thumbnail_url"]).status_code == 200
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'stamplib_searches_total{decision="' in metrics.text
+    assert "stamplib_search_seconds_bucket" in metrics.text
+    assert f"stamplib_index_vectors {float(len(ids))}" in metrics.text
 
 
 def test_filters_and_crop(library: Any) -> None:

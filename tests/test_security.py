@@ -133,6 +133,7 @@ def matrix(ids: dict[str, int]) -> list[tuple[str, str, Any, set[str]]]:
         ("GET", f"/specimens/{tha}/edit", {}, {"librarian-THA", "admin"}),
         ("GET", "/library/ingest", {}, {"librarian-MYS", "librarian-THA", "admin"}),
         ("GET", "/admin/audit", {}, {"admin"}),
+        ("GET", "/metrics", {}, everyone),
         ("DELETE", f"/api/v1/specimens/{mys}", {}, {"librarian-MYS", "admin"}),
     ]
 
@@ -147,7 +148,8 @@ def test_every_role_against_every_endpoint(world: Any) -> None:
             expected_ok = role in allowed
             if expected_ok and not 200 <= code < 300:
                 wrong.append(f"{role} {method} {path}: {code}, expected 2xx")
-            refused_anonymous = 401 if path.startswith("/api/") else 303  # pages: to sign-in
+            api = path.startswith(("/api/", "/metrics"))
+            refused_anonymous = 401 if api else 303  # pages: to sign-in
             if not expected_ok and role == "anonymous" and code != refused_anonymous:
                 wrong.append(f"{role} {method} {path}: {code}, expected {refused_anonymous}")
             if not expected_ok and role != "anonymous" and code != 403:

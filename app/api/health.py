@@ -1,14 +1,15 @@
-"""Liveness and readiness probes for load balancers and orchestrators."""
+"""Liveness and readiness probes for load balancers and orchestrators, and metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.db import ping
 from app.core.storage import StorageError
-from app.deps import ServicesDep
+from app.deps import OfficerDep, ServicesDep
 
 router = APIRouter(tags=["health"])
 
@@ -33,3 +34,9 @@ def readyz(services: ServicesDep) -> JSONResponse:
         checks["object_store"] = f"unavailable: {exc}"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(services: ServicesDep, principal: OfficerDep) -> Response:
+    """Prometheus text format; the scraper signs in with an API token like any client."""
+    return Response(services.metrics.render(services.indexed()), media_type=CONTENT_TYPE_LATEST)

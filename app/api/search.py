@@ -117,6 +117,7 @@ def remember_query(services: Services, photo: bytes, result: SearchResponse) -> 
 
 
 def audit_search(services: Services, principal: Principal, result: SearchResponse) -> None:
+    services.metrics.observe_search(result.decision, result.timings_ms)
     services.audit(
         principal.username,
         "search",
