@@ -294,10 +294,9 @@ def ingest(
     actor: Annotated[str, typer.Option(help="name recorded as creator")] = "cli",
 ) -> None:
     """Ingest specimens in bulk from a manifest, as a job that can be resumed."""
-    import tempfile
 
     from app.ingest_progress import progress_bar
-    from ingestion.jobs import bundle_of, create_job, get_job, run_job
+    from ingestion.jobs import create_job, get_job, run_stored_job
 
     if (path is None) == (resume is None):
         raise typer.BadParameter("give either a PATH or --resume JOB")
@@ -307,13 +306,11 @@ def ingest(
     else:
         assert path is not None
         job_id = create_job(services.engine, source=str(path.resolve()), actor=actor)
-    with tempfile.TemporaryDirectory() as folder, progress_bar(job_id) as show:
-        bundle = bundle_of(get_job(services.engine, job_id), services.store, Path(folder))
-        job = run_job(
+    with progress_bar(job_id) as show:
+        job = run_stored_job(
             services.engine,
             services.store,
             job_id,
-            bundle,
             indexer=services.indexer,
             limits=services.image_limits,
             strict=strict,

@@ -16,12 +16,12 @@ from app.core.models import Specimen, SpecimenCreate
 from app.core.storage import ObjectStore, sha256_hex
 from ingestion.dedupe import NearDuplicates
 from ingestion.manifest import Bundle, ManifestRow, read_rows, validate_fields
-from ingestion.specimens import DuplicateImageError, add_specimen, find_image
+from ingestion.specimens import DuplicateImageError, add_specimen, derived_images, find_image
 from ingestion.vectors import Indexer
 from vision.errors import BadImageError
 from vision.imageio import DecodedImage, ImageLimits, decode_image
 from vision.pipeline import StampVectors
-from vision.specimen_image import DerivedImages, derive
+from vision.specimen_image import DerivedImages
 from vision.workers import parallel_map
 
 log = logging.getLogger(__name__)
@@ -176,10 +176,7 @@ class _Step:
         if self.indexer and ready:
             vectors = list(self.indexer.vectors_for(images))
         derived = parallel_map(
-            lambda pair: derive(
-                pair[0], pair[1].box if pair[1] else None, pair[1].features.ink if pair[1] else None
-            ),
-            zip(images, vectors, strict=True),
+            lambda pair: derived_images(*pair), zip(images, vectors, strict=True)
         )
         return vectors, derived
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -169,7 +170,32 @@ def _ingest(
         )
 
 
-def bundle_of(job: IngestJob, store: ObjectStore, folder: Path) -> Path:
+def run_stored_job(
+    engine: Engine,
+    store: ObjectStore,
+    job_id: int,
+    *,
+    indexer: Indexer | None,
+    limits: ImageLimits,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> IngestJob:
+    """Run (or resume) a job on its bundle, wherever the job keeps it (path or upload)."""
+    with tempfile.TemporaryDirectory() as folder:
+        bundle = _bundle_of(get_job(engine, job_id), store, Path(folder))
+        return run_job(
+            engine,
+            store,
+            job_id,
+            bundle,
+            indexer=indexer,
+            limits=limits,
+            strict=strict,
+            progress=progress,
+        )
+
+
+def _bundle_of(job: IngestJob, store: ObjectStore, folder: Path) -> Path:
     """Where the job's bundle is: its path, or a copy of the upload kept in the object store."""
     if job.object_key is None:
         return Path(job.source)

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, func, select
 
@@ -88,6 +90,14 @@ def _stored_objects(
         raise
 
 
+def derived_images(rgb: NDArray[np.uint8], vectors: StampVectors | None) -> DerivedImages:
+    """The cropped, straightened copy and the thumbnail, reusing the impression's box and ink
+    map when search vectors were computed from the same image."""
+    if vectors is None:
+        return derive(rgb)
+    return derive(rgb, vectors.box, vectors.features.ink)
+
+
 def _derived_key(blob: bytes, extension: str) -> str:
     return content_key(DERIVED_NAMESPACE, sha256_hex(blob), extension)
 
@@ -140,9 +150,7 @@ def add_specimen(
     decoded, digest = _new_image(session, image, limits, decoded)
     if indexer and vectors is None:
         vectors = indexer.vectors_for([decoded.rgb])[0]
-    derived = derived or (
-        derive(decoded.rgb, vectors.box, vectors.features.ink) if vectors else derive(decoded.rgb)
-    )
+    derived = derived or derived_images(decoded.rgb, vectors)
     with _stored_objects(session, store, image, decoded, digest, derived) as keys:
         specimen = Specimen(
             **fields.model_dump(),

@@ -6,6 +6,7 @@ import io
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from app.core.models import Role
 from app.core.settings import Settings
 from app.main import create_app
 from tests.servers import SeaweedServer, create_pg_database, drop_pg_database
+from vision.imageio import encode_png
+from vision.synth.world import SyntheticWorld
 
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
@@ -130,3 +133,20 @@ def encode(array: np.ndarray, fmt: str = "PNG", **options: object) -> bytes:
 @pytest.fixture
 def stamp_png() -> bytes:
     return encode(stamp_image())
+
+
+def specimen_upload(world: SyntheticWorld, index: int) -> dict[str, Any]:
+    """The form fields and image of one synthetic design, as POST /api/v1/specimens takes
+    them (for the test client and for httpx alike)."""
+    design = world.designs[index]
+    return {
+        "data": {
+            "country": design.country.code,
+            "bcp_name": design.bcp_name,
+            "direction": design.direction,
+            "mode": design.mode,
+            "shape": design.shape,
+            "valid_from": design.valid_from.isoformat(),
+        },
+        "files": {"image": (f"{index}.png", encode_png(world.specimen(index)), "image/png")},
+    }

@@ -9,27 +9,20 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 from sqlmodel import Session
 
 from app.checks import apply_retention
-from app.core.settings import Settings
-from app.main import create_app
 from app.queries import purge_expired
-from tests.conftest import signed_in, user_token
-from tests.test_search import WORLD, ingest_world
+from tests.conftest import user_token
+from tests.test_search import WORLD, world_library
 from vision.imageio import encode_jpeg
 
 
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    settings = Settings(
-        environment="test", secret_key="c" * 40, data_dir=tmp_path_factory.mktemp("checks")
-    )
-    with TestClient(create_app(settings)) as client:
-        signed_in(client)
-        yield client, ingest_world(client)
+    with world_library(tmp_path_factory.mktemp("checks")) as library:
+        yield library
 
 
 def pdf_text_and_images(pdf: bytes, folder: Path) -> tuple[str, list[np.ndarray]]:

@@ -13,8 +13,9 @@ from typing import ClassVar
 import httpx
 import pytest
 
+from tests.conftest import specimen_upload
 from tests.servers import SeaweedServer, free_port
-from vision.imageio import encode_jpeg, encode_png
+from vision.imageio import encode_jpeg
 from vision.synth.world import SyntheticWorld
 
 STAMPLIB = str(Path(sys.executable).parent / "stamplib")
@@ -112,17 +113,9 @@ def replicas(
 
 
 def add_specimen(replica: Replica, index: int) -> int:
-    design = WORLD.designs[index]
     response = httpx.post(
         replica.url + "/api/v1/specimens",
-        data={
-            "country": design.country.code,
-            "bcp_name": design.bcp_name,
-            "direction": design.direction,
-            "mode": design.mode,
-            "shape": design.shape,
-        },
-        files={"image": ("s.png", encode_png(WORLD.specimen(index)), "image/png")},
+        **specimen_upload(WORLD, index),
         headers=replica.headers,
         timeout=60,
     )

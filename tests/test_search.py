@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from app.core.settings import Settings
 from app.main import create_app
-from tests.conftest import signed_in
+from tests.conftest import signed_in, specimen_upload
 from tests.test_cli import run
 from vision.imageio import encode_jpeg, encode_png
 from vision.synth.world import SyntheticWorld
@@ -23,32 +25,27 @@ WORLD = SyntheticWorld(seed=5, specimens=8)
 
 def ingest_world(client: TestClient) -> list[int]:
     ids = []
-    for index, design in enumerate(WORLD.designs):
-        response = client.post(
-            "/api/v1/specimens",
-            data={
-                "country": design.country.code,
-                "bcp_name": design.bcp_name,
-                "direction": design.direction,
-                "mode": design.mode,
-                "shape": design.shape,
-                "valid_from": design.valid_from.isoformat(),
-            },
-            files={"image": (f"{index}.png", encode_png(WORLD.specimen(index)), "image/png")},
-        )
+    for index in range(len(WORLD.designs)):
+        response = client.post("/api/v1/specimens", **specimen_upload(WORLD, index))
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
     return ids
 
 
-@pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    settings = Settings(
-        environment="test", secret_key="s" * 40, data_dir=tmp_path_factory.mktemp("search")
-    )
+@contextmanager
+def world_library(data: Path) -> Iterator[tuple[TestClient, list[int]]]:
+    """A client signed in as an admin, on a library of WORLD's specimens."""
+    settings = Settings(environment="test", secret_key="s" * 40, data_dir=data)
     with TestClient(create_app(settings)) as client:
         signed_in(client)
-        yield client, ingest_world(client), settings
+        yield client, ingest_world(client)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    data = tmp_path_factory.mktemp("search")
+    with world_library(data) as (client, ids):
+        yield client, ids, data
 
 
 def search(client: TestClient, photo: bytes, **fields: str) -> Any:
@@ -117,10 +114,10 @@ def test_a_non_image_is_refused(library: Any) -> None:
 
 
 def test_cli_search_prints_json(library: Any, tmp_path: Path) -> None:
-    _, ids, settings = library
+    _, ids, data = library
     photo = tmp_path / "q.jpg"
     photo.write_bytes(encode_jpeg(WORLD.query_of(4, "scan", 3).photo.rgb))
-    result = run(["search", str(photo), "--json", "--top-k", "3"], settings.data_dir)
+    result = run(["search", str(photo), "--json", "--top-k", "3"], data)
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["matches"][0]["specimen_id"] == ids[4]
@@ -133,16 +130,16 @@ def test_cli_search_refuses_a_missing_file(tmp_path: Path) -> None:
 
 
 def test_index_rebuild_restores_the_same_results(library: Any, tmp_path: Path) -> None:
-    client, _, settings = library
+    client, _, data = library
     photo = encode_jpeg(WORLD.query_of(1, "scan", 9).photo.rgb)
     before = search(client, photo).json()["matches"]
-    (settings.data_dir / "index" / "stamplib-stamp.faiss").write_bytes(b"corrupt")
-    result = run(["index", "rebuild"], settings.data_dir)
+    (data / "index" / "stamplib-stamp.faiss").write_bytes(b"corrupt")
+    result = run(["index", "rebuild"], data)
     assert result.returncode == 0, result.stderr
     assert f"{len(WORLD.designs)} specimens" in result.stdout
     path = tmp_path / "q.jpg"
     path.write_bytes(photo)
-    after = json.loads(run(["search", str(path), "--json"], settings.data_dir).stdout)["matches"]
+    after = json.loads(run(["search", str(path), "--json"], data).stdout)["matches"]
     assert [m["specimen_id"] for m in after] == [m["specimen_id"] for m in before]
 
 
@@ -178,13 +175,13 @@ def test_compare_a_photo_with_its_specimen_through_the_api(library: Any) -> None
 
 
 def test_cli_compare_writes_the_pictures(library: Any, tmp_path: Path) -> None:
-    _, _, settings = library
+    _, _, data = library
     first, second = tmp_path / "a.png", tmp_path / "b.png"
     first.write_bytes(encode_png(WORLD.specimen(5)))
     second.write_bytes(encode_jpeg(WORLD.specimen(5)))
     result = run(
         ["compare", str(first), str(second), "--json", "--out", str(tmp_path / "out")],
-        settings.data_dir,
+        data,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["verdict"] == "consistent"

@@ -56,14 +56,7 @@ class TokenCreated(TokenPublic):
 
 
 def _user(user: UserAccount) -> UserPublic:
-    assert user.id is not None
-    return UserPublic(
-        id=user.id,
-        username=user.username,
-        role=user.role,
-        countries=user.countries,
-        active=user.active,
-    )
+    return UserPublic.model_validate(user, from_attributes=True)
 
 
 def _token(row: ApiToken) -> TokenPublic:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import (
@@ -25,7 +24,7 @@ from app.core.models import IngestJob, IngestJobPublic, Role
 from app.core.storage import content_key, sha256_hex
 from app.deps import Identifier, LibrarianDep, ServicesDep, SessionDep, read_upload, require
 from app.services import Services
-from ingestion.jobs import bundle_of, create_job, get_job, run_job
+from ingestion.jobs import create_job, get_job, run_stored_job
 
 router = APIRouter(tags=["ingestion"], dependencies=[Depends(require(Role.LIBRARIAN))])
 BUNDLE_NAMESPACE = "ingest"
@@ -36,17 +35,14 @@ def curated_countries(principal: Principal) -> list[str]:
     return [] if principal.role is Role.ADMIN else list(principal.countries)
 
 
-def _run(services: Services, job_id: Identifier) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        bundle = bundle_of(get_job(services.engine, job_id), services.store, Path(folder))
-        run_job(
-            services.engine,
-            services.store,
-            job_id,
-            bundle,
-            indexer=services.indexer,
-            limits=services.image_limits,
-        )
+def _run(services: Services, job_id: int) -> None:
+    run_stored_job(
+        services.engine,
+        services.store,
+        job_id,
+        indexer=services.indexer,
+        limits=services.image_limits,
+    )
     services.catalogue_changed()
 
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.conftest import specimen_upload
 from tests.servers import free_port
 from vision.imageio import encode_jpeg, encode_png
 from vision.synth.world import SyntheticWorld
@@ -94,19 +95,8 @@ def _wait(url: str) -> None:
 
 
 def _add(url: str, index: int) -> int:
-    design = WORLD.designs[index]
     response = httpx.post(
-        url + "/api/v1/specimens",
-        data={
-            "country": design.country.code,
-            "bcp_name": design.bcp_name,
-            "direction": design.direction,
-            "mode": design.mode,
-            "shape": design.shape,
-        },
-        files={"image": ("s.png", encode_png(WORLD.specimen(index)), "image/png")},
-        headers=HEADERS,
-        timeout=120,
+        url + "/api/v1/specimens", **specimen_upload(WORLD, index), headers=HEADERS, timeout=120
     )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])

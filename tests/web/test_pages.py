@@ -8,23 +8,15 @@ import zipfile
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.core.settings import Settings
-from app.main import create_app
-from tests.conftest import signed_in
-from tests.test_search import WORLD, ingest_world
+from tests.test_search import WORLD, world_library
 from vision.imageio import encode_jpeg, encode_png
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    settings = Settings(
-        environment="test", secret_key="p" * 40, data_dir=tmp_path_factory.mktemp("pages")
-    )
-    with TestClient(create_app(settings)) as client:
-        signed_in(client)
-        yield client, ingest_world(client)
+    with world_library(tmp_path_factory.mktemp("pages")) as library:
+        yield library
 
 
 def test_the_search_page_offers_the_camera_and_the_filters(site: Any) -> None:
