@@ -132,6 +132,7 @@ def index_check(
 ) -> None:
     """Check that catalogue, object store and search index agree; exit 1 if they do not."""
     from app.live_index import LiveIndex
+    from app.search import index_file
     from ingestion.reconcile import check_library, remove_orphans
 
     services = open_services(get_settings())
@@ -141,7 +142,7 @@ def index_check(
         store=services.store,
         model_id=embedder.model_id,
         dimension=embedder.dimension,
-        path=services.settings.data_dir / "index" / f"{embedder.model_name}.faiss",
+        path=index_file(services.index_dir, embedder),
         heal=False,
     )
 

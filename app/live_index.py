@@ -27,7 +27,7 @@ from app.core.models import CatalogueChange, Specimen, SpecimenVectors, Status
 from app.core.storage import ObjectNotFoundError, ObjectStore, StorageError
 from index import DescriptorIndex, IndexMismatchError, SpecimenIndex
 from index.specimen_index import IndexPlan
-from ingestion.vectors import stored_embeddings, stored_features
+from ingestion.vectors import stored_embeddings, stored_features, vector_ids
 from vision.features import StampFeatures
 
 log = logging.getLogger(__name__)
@@ -156,8 +156,8 @@ class LiveIndex:
 
     def _check_against_catalogue(self) -> None:
         with Session(self.engine) as session:
-            ids, _ = stored_embeddings(session, self.model_id)
-        if sorted(self.embeddings.ids().tolist()) != sorted(ids):
+            ids = vector_ids(session, self.model_id)
+        if set(self.embeddings.ids().tolist()) != ids:
             log.warning("index %s is out of step with the catalogue; rebuilding", self.path)
             self.rebuild_from_catalogue()
 

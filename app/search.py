@@ -22,7 +22,7 @@ from app.core.storage import ObjectStore
 from app.live_index import LiveIndex
 from index import DescriptorIndex, Neighbours, SpecimenIndex
 from index.specimen_index import IndexPlan
-from ingestion.vectors import Indexer
+from ingestion.vectors import Indexer, vector_ids
 from vision.embedder import Embedder
 from vision.features import StampFeatures
 from vision.imageio import ImageLimits, decode_image
@@ -92,6 +92,11 @@ def load_decision(embedder: Embedder) -> tuple[FusionWeights, DecisionModel]:
     return weights, DecisionModel(**fields)
 
 
+def index_file(index_dir: Path, embedder: Embedder) -> Path:
+    """Where a process keeps its index of this model's embeddings."""
+    return index_dir / f"{embedder.model_name}.faiss"
+
+
 class SearchEngine:
     def __init__(
         self,
@@ -102,7 +107,6 @@ class SearchEngine:
         store: ObjectStore | None = None,
         plan: IndexPlan | None = None,
         cache_size: int = 20_000,
-        heal: bool = True,
     ) -> None:
         self.engine = engine
         self.embedder = embedder
@@ -115,9 +119,8 @@ class SearchEngine:
             store=store,
             model_id=embedder.model_id,
             dimension=embedder.dimension,
-            path=index_dir / f"{embedder.model_name}.faiss",
+            path=index_file(index_dir, embedder),
             plan=plan,
-            heal=heal,
         )
         self.indexer = Indexer(embedder=embedder)
 
@@ -135,13 +138,7 @@ class SearchEngine:
     def rebuild(self, store: ObjectStore, batch: int = 16) -> int:
         """Vectors for specimens that lack them (from their images), then both indexes anew."""
         with Session(self.engine) as session:
-            done = set(
-                session.exec(
-                    select(SpecimenVectors.specimen_id).where(
-                        SpecimenVectors.model_id == self.embedder.model_id
-                    )
-                ).all()
-            )
+            done = vector_ids(session, self.embedder.model_id)
             missing = [s for s in session.exec(select(Specimen)).all() if s.id not in done]
             for start in range(0, len(missing), batch):
                 chunk = missing[start : start + batch]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -33,6 +34,10 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
 
     @property
+    def index_dir(self) -> Path:
+        return self.settings.data_dir / "index"
+
+    @property
     def image_limits(self) -> ImageLimits:
         return ImageLimits(**self.settings.uploads.model_dump(exclude={"max_bundle_bytes"}))
 
@@ -53,7 +58,7 @@ class Services:
                 self.__dict__["_search"] = SearchEngine(
                     engine=self.engine,
                     embedder=self.embedder,
-                    index_dir=self.settings.data_dir / "index",
+                    index_dir=self.index_dir,
                     store=self.store,
                     plan=IndexPlan(exact_up_to=self.settings.index_exact_up_to),
                 )

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app.core.models import Specimen, SpecimenImage, SpecimenVectors
+from app.core.models import Specimen, SpecimenImage
 from app.core.storage import ObjectStore, content_key, sha256_hex
 from ingestion.specimens import DERIVED_NAMESPACE, IMAGE_NAMESPACE
+from ingestion.vectors import vector_ids
 
 
 @dataclass
@@ -53,12 +54,7 @@ def check_library(
     stored = set(store.keys(IMAGE_NAMESPACE + "/")) | set(store.keys(DERIVED_NAMESPACE + "/"))
     report.catalogue = len(specimens)
     _check_objects(report, store, specimens, images, stored, deep)
-    vectors = set(
-        session.exec(
-            select(SpecimenVectors.specimen_id).where(SpecimenVectors.model_id == model_id)
-        ).all()
-    )
-    _check_index(report, set(specimens), vectors, set(index_ids))
+    _check_index(report, set(specimens), vector_ids(session, model_id), set(index_ids))
     return report
 
 

@@ -36,6 +36,14 @@ class Indexer:
         )
 
 
+def vector_ids(session: Session, model_id: str) -> set[int]:
+    """The specimens that have search vectors of this model in the catalogue."""
+    rows = session.exec(
+        select(SpecimenVectors.specimen_id).where(SpecimenVectors.model_id == model_id)
+    ).all()
+    return {int(specimen_id) for specimen_id in rows}
+
+
 def stored_features(session: Session, model_id: str) -> list[tuple[int, bytes]]:
     rows = session.exec(
         select(SpecimenVectors.specimen_id, SpecimenVectors.features).where(

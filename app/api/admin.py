@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app.auth.audit import verify_chain
 from app.auth.users import create_token, create_user, revoke_token
@@ -155,7 +155,7 @@ def export_audit(services: ServicesDep, principal: AdminDep) -> Response:
 @pages.get("/admin/audit", response_class=HTMLResponse)
 def audit_page(request: Request, session: SessionDep, principal: AdminDep) -> Response:
     records = session.exec(select(AuditRecord).order_by(col(AuditRecord.id).desc()).limit(500))
-    total = len(session.exec(select(AuditRecord.id)).all())
+    total = session.exec(select(func.count()).select_from(AuditRecord)).one()
     context = {
         "nav": "audit",
         "records": list(records),
