@@ -29,6 +29,21 @@ CELL_DIFFERS = 0.12  # mean ink difference of a cell from which it is reported
 Box = tuple[int, int, int, int]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Thresholds:
+    """When a comparison reports differences; calibrated by `stamplib bench` (see compare
+    benchmark) on a validation world, never on the world it is then measured on."""
+
+    content: float = 0.35  # share of a region's ink that differs
+    variable_parts: int = 2  # a stamp's date and counter change between impressions
+    size: float = 0.08  # relative change of a text line's width or height
+    shift: float = 0.6  # a text line's shift, in glyph heights
+    delta_e: float = 12.0  # ink colour, paper-relative
+
+
+THRESHOLDS = Thresholds()
+
+
 class AlignmentError(ValueError):
     """The two images cannot be aligned (too few shared features, or an impossible view)."""
 
@@ -65,6 +80,7 @@ class Comparison:
     a_work: NDArray[np.uint8]
     ignored: list[Box] = field(default_factory=list)
     ink_differs: bool = False
+    thresholds: Thresholds = field(default_factory=lambda: THRESHOLDS)  # the ones applied
 
     @property
     def differing(self) -> list[str]:
@@ -79,10 +95,10 @@ class Comparison:
         """One number for how different B is (for ROC curves): the worst region or the ink,
         each relative to its threshold, with tolerated variable lines left out."""
         worst = [
-            max(r.geometry, 0.0 if r.variable else r.difference / THRESHOLDS.content)
+            max(r.geometry, 0.0 if r.variable else r.difference / self.thresholds.content)
             for r in self.regions
         ]
-        ink = self.measurements.ink_delta_e / THRESHOLDS.delta_e
+        ink = self.measurements.ink_delta_e / self.thresholds.delta_e
         return float(max([*worst, ink]))
 
 
@@ -254,21 +270,6 @@ def difference_map(
     return np.where(valid, difference, 0.0).astype(np.float32)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Thresholds:
-    """When a comparison reports differences; calibrated by `stamplib bench` (see compare
-    benchmark) on a validation world, never on the world it is then measured on."""
-
-    content: float = 0.35  # share of a region's ink that differs
-    variable_parts: int = 2  # a stamp's date and counter change between impressions
-    size: float = 0.08  # relative change of a text line's width or height
-    shift: float = 0.6  # a text line's shift, in glyph heights
-    delta_e: float = 12.0  # ink colour, paper-relative
-
-
-THRESHOLDS = Thresholds()
-
-
 def compare_images(
     rgb_a: NDArray[np.uint8],
     rgb_b: NDArray[np.uint8],
@@ -320,6 +321,7 @@ def compare_images(
         a_work=a,
         ignored=list(ignore or []),
         ink_differs=measurements.ink_delta_e >= thresholds.delta_e,
+        thresholds=thresholds,
     )
 
 
