@@ -25,14 +25,13 @@ MIN_INLIERS = 12
 RATIO = 0.8
 GRID = 4  # cells per side of a document's grid
 INK = 0.4  # ink map level counted as ink
-CELL_DIFFERS = 0.12  # mean ink difference of a cell from which it is reported
 Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Thresholds:
-    """When a comparison reports differences; calibrated by `stamplib bench` (see compare
-    benchmark) on a validation world, never on the world it is then measured on."""
+    """When a comparison reports differences. Set by hand, not yet calibrated: the compare
+    benchmark in `stamplib bench` measures how they do (issue #8)."""
 
     content: float = 0.35  # share of a region's ink that differs
     variable_parts: int = 2  # a stamp's date and counter change between impressions
