@@ -49,10 +49,14 @@ def _top1(records: list[QueryRecord], weights: FusionWeights) -> float:
 
 
 def fit_weights(genuine: list[QueryRecord]) -> FusionWeights:
+    """The weights that put the right design first most often.
+
+    Every shortlist candidate is verified whatever the weights, so re-ranking a recorded
+    shortlist under other weights is what a search with those weights would have done."""
     grid = [
-        FusionWeights(votes=v, inliers=i, agreement=a)
-        for v, i, a in itertools.product(
-            (0.0, 0.5, 1.0, 2.0, 4.0), (0.0, 0.05, 0.1, 0.2, 0.4), (0.0, 0.5, 1.0, 2.0, 4.0)
+        FusionWeights(embedding=e, votes=v, inliers=i, agreement=a, unverified_penalty=p)
+        for e, v, i, a, p in itertools.product(
+            (0.0, 0.5, 1.0), (0.0, 0.5, 1.0), (0.5, 1.0, 2.0), (0.0, 1.5, 3.0, 6.0), (0.0, 0.5, 1.0)
         )
     ]
     return max(grid, key=lambda w: _top1(genuine, w))

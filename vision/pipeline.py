@@ -77,11 +77,11 @@ def vectorise(
 class FusionWeights:
     """How the evidence adds up; calibrated on a validation world and kept with the model."""
 
-    embedding: float = 1.0
-    votes: float = 1.0
-    inliers: float = 0.1
-    agreement: float = 0.5
-    unverified_penalty: float = 0.3
+    embedding: float = 0.5
+    votes: float = 0.5  # votes relative to the query's best-voted specimen (0..1)
+    inliers: float = 1.0  # per log(1 + RANSAC inliers)
+    agreement: float = 3.0
+    unverified_penalty: float = 0.5
 
 
 @dataclass(frozen=True)
