@@ -467,14 +467,25 @@ def train(
 
 @cli.command()
 def calibrate(
-    specimens: Annotated[int, typer.Option(min=20, help="validation library size")] = 400,
+    specimens: Annotated[int, typer.Option(min=20, help="validation library size")] = 1000,
     queries: Annotated[int, typer.Option(min=10, help="validation queries per split")] = 120,
+    pairs: Annotated[int, typer.Option(min=10, help="validation forgery pairs")] = 150,
+    search: Annotated[bool, typer.Option(help="calibrate search's fusion and decision")] = True,
+    comparison: Annotated[bool, typer.Option(help="calibrate the comparison verdict")] = True,
     work: Annotated[Path, typer.Option(help="scratch folder")] = Path("data/calibration"),
 ) -> None:
-    """Fit score fusion and decision thresholds on a validation world; store them with the model."""
+    """Fit search's score fusion and decision thresholds, and the comparison verdict's
+    thresholds, on a validation world; store them with the model."""
     from benchmarks.calibrate import calibrate as run_calibration
+    from benchmarks.calibrate import calibrate_comparison
 
-    result = run_calibration(work, specimens=specimens, queries=queries, unknown=queries * 2)
+    result: dict[str, object] = {}
+    if search:
+        result["search"] = run_calibration(
+            work, specimens=specimens, queries=queries, unknown=queries * 2
+        )
+    if comparison:
+        result["comparison"] = calibrate_comparison(specimens=specimens, pairs=pairs)
     typer.echo(json.dumps(result, indent=2))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.metrics import percentiles
-from vision.compare import AlignmentError, Thresholds, compare_images
+from vision.compare import THRESHOLDS, AlignmentError, Comparison, Thresholds, compare_images
 from vision.localise import primary_crop
 from vision.synth.world import SyntheticWorld
 
@@ -33,10 +33,18 @@ class Outcome:
     ms: float
 
 
-def compare_pairs(
-    world: SyntheticWorld, pairs: int, thresholds: Thresholds | None = None
-) -> list[Outcome]:
-    outcomes = []
+@dataclass(frozen=True)
+class Measured:
+    """One comparison of a pair's photo with the specimen; None when it could not be aligned."""
+
+    kind: str
+    forged: bool
+    comparison: Comparison | None
+    ms: float
+
+
+def measure_pairs(world: SyntheticWorld, pairs: int) -> list[Measured]:
+    measured = []
     for index in range(pairs):
         pair = world.forgery_pair(index)
         specimen = world.specimen(pair.design_index)
@@ -44,13 +52,32 @@ def compare_pairs(
             crop, _ = primary_crop(photo.rgb)
             started = time.perf_counter()
             try:
-                comparison = compare_images(specimen, crop, thresholds=thresholds or Thresholds())
-                flagged, score = comparison.verdict != "consistent", comparison.score()
-            except AlignmentError:  # cannot be aligned: the officer is told so, as a flag
-                flagged, score = True, float("inf")
+                comparison: Comparison | None = compare_images(specimen, crop)
+            except AlignmentError:
+                comparison = None
             ms = (time.perf_counter() - started) * 1000
-            outcomes.append(Outcome(pair.kind, forged, flagged, score, ms))
+            measured.append(Measured(pair.kind, forged, comparison, ms))
+    return measured
+
+
+def judged(measured: list[Measured], thresholds: Thresholds | None = None) -> list[Outcome]:
+    """Verdicts under `thresholds` (the calibrated ones by default). A pair that cannot be
+    aligned is a flag: the officer is told so."""
+    outcomes = []
+    for m in measured:
+        if m.comparison is None:
+            flagged, score = True, float("inf")
+        else:
+            comparison = m.comparison.judged(thresholds or THRESHOLDS)
+            flagged, score = comparison.verdict != "consistent", comparison.score()
+        outcomes.append(Outcome(m.kind, m.forged, flagged, score, m.ms))
     return outcomes
+
+
+def compare_pairs(
+    world: SyntheticWorld, pairs: int, thresholds: Thresholds | None = None
+) -> list[Outcome]:
+    return judged(measure_pairs(world, pairs), thresholds)
 
 
 def roc(outcomes: list[Outcome]) -> tuple[list[float], list[float], float]:

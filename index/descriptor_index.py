@@ -23,6 +23,8 @@ NEIGHBOURS = 10
 CLOSE = 1.5  # a neighbour votes when its distance is within this factor of the best
 MAX_DISTANCE = 0.5  # squared RootSIFT distance beyond which a neighbour is no match
 IVF_FROM = 20_000  # descriptors from which an inverted-file index pays off
+NPROBE = 4  # inverted lists searched per descriptor: on the 1,000-design bench world, votes
+# find the design as often as with 8 or 16 lists, in half the time
 
 
 def root_sift(descriptors: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -71,10 +73,13 @@ class Neighbours:
 
 
 class DescriptorIndex:
-    """Exact search while small; beyond, an inverted-file index retrained as the library doubles."""
+    """Exact search while small; beyond, an inverted-file index with 8-bit scalar-quantised
+    vectors (a quarter of the memory of floats), retrained as the library doubles.
+
+    The raw SIFT descriptors (one byte per dimension) are kept for retraining."""
 
     def __init__(self) -> None:
-        self._items: dict[int, NDArray[np.float32]] = {}
+        self._items: dict[int, NDArray[np.uint8]] = {}
         self._index: faiss.Index = faiss.IndexIDMap(faiss.IndexFlatL2(128))
         self._built_at = 0
         self._lock = threading.RLock()
@@ -85,12 +90,12 @@ class DescriptorIndex:
     def add(self, specimen_id: int, descriptors: NDArray[np.uint8]) -> None:
         if len(descriptors) == 0:
             return
-        vectors = root_sift(descriptors[:SLOT])
+        kept = np.ascontiguousarray(descriptors[:SLOT], dtype=np.uint8)
         with self._lock:
             self.remove(specimen_id)
-            self._items[specimen_id] = vectors
+            self._items[specimen_id] = kept
             self._index.add_with_ids(
-                vectors, specimen_id * SLOT + np.arange(len(vectors), dtype=np.int64)
+                root_sift(kept), specimen_id * SLOT + np.arange(len(kept), dtype=np.int64)
             )
             if len(self) >= IVF_FROM and len(self) >= 2 * self._built_at:
                 self._rebuild()
@@ -105,26 +110,30 @@ class DescriptorIndex:
     def bulk_load(self, items: list[tuple[int, NDArray[np.uint8]]]) -> None:
         """Replace the contents with these specimens' descriptors."""
         with self._lock:
-            self._items = {s: root_sift(d[:SLOT]) for s, d in items if len(d)}
+            self._items = {
+                s: np.ascontiguousarray(d[:SLOT], dtype=np.uint8) for s, d in items if len(d)
+            }
             self._rebuild()
 
     def _rebuild(self) -> None:
         if not self._items:
             self._index, self._built_at = faiss.IndexIDMap(faiss.IndexFlatL2(128)), 0
             return
-        data = np.concatenate(list(self._items.values()))
+        data = root_sift(np.concatenate(list(self._items.values())))
         keys = np.concatenate(
             [s * SLOT + np.arange(len(v), dtype=np.int64) for s, v in self._items.items()]
         )
         index: faiss.Index
         if len(data) >= IVF_FROM:
             lists = int(min(4 * np.sqrt(len(data)), len(data) // 40))
-            index = faiss.IndexIVFFlat(faiss.IndexFlatL2(128), 128, lists)
+            index = faiss.IndexIVFScalarQuantizer(
+                faiss.IndexFlatL2(128), 128, lists, faiss.ScalarQuantizer.QT_8bit
+            )
             sample = np.random.default_rng(0).choice(
                 len(data), min(len(data), lists * 40), replace=False
             )
             index.train(data[sample])
-            index.nprobe = 8
+            index.nprobe = NPROBE
         else:
             index = faiss.IndexIDMap(faiss.IndexFlatL2(128))
         index.add_with_ids(data, keys)

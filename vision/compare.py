@@ -11,7 +11,9 @@ date band and counter of a stamp) are left out of scores and verdict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -25,13 +27,15 @@ MIN_INLIERS = 12
 RATIO = 0.8
 GRID = 4  # cells per side of a document's grid
 INK = 0.4  # ink map level counted as ink
+LOST = 1.0  # resize and shift of a line found in only one image: beyond any tolerance
 Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Thresholds:
-    """When a comparison reports differences. Set by hand, not yet calibrated: the compare
-    benchmark in `stamplib bench` measures how they do (issue #8)."""
+    """When a comparison reports differences. `stamplib calibrate` fits them on a
+    validation world (genuine photos against their specimens, and forged variants) and
+    keeps them beside the model; these defaults apply only where no calibration exists."""
 
     content: float = 0.35  # share of a region's ink that differs
     variable_parts: int = 2  # a stamp's date and counter change between impressions
@@ -39,8 +43,16 @@ class Thresholds:
     shift: float = 0.6  # a text line's shift, in glyph heights
     delta_e: float = 12.0  # ink colour, paper-relative
 
+    @classmethod
+    def load(cls, path: Path) -> Thresholds:
+        """Calibrated thresholds from `path`; the defaults when there is no such file."""
+        if not path.is_file():
+            return cls()
+        return cls(**json.loads(path.read_text())["thresholds"])
 
-THRESHOLDS = Thresholds()
+
+THRESHOLDS_FILE = Path(__file__).parent / "models" / "compare_thresholds.json"
+THRESHOLDS = Thresholds.load(THRESHOLDS_FILE)
 
 
 class AlignmentError(ValueError):
@@ -52,8 +64,10 @@ class RegionScore:
     name: str
     box: Box  # in A's pixels
     difference: float  # 0..1: share of the region's ink that differs
-    geometry: float  # size or place change, as a multiple of the tolerance (>= 1 differs)
-    differs: bool
+    resize: float = 0.0  # a text line's relative change of width or height
+    shift: float = 0.0  # a text line's move, in glyph heights
+    geometry: float = 0.0  # size or place change, as a multiple of the tolerance (>= 1 differs)
+    differs: bool = False
     variable: bool = False  # differs in content as a date or counter may
 
 
@@ -80,6 +94,7 @@ class Comparison:
     ignored: list[Box] = field(default_factory=list)
     ink_differs: bool = False
     thresholds: Thresholds = field(default_factory=lambda: THRESHOLDS)  # the ones applied
+    mode: str = "stamp"
 
     @property
     def differing(self) -> list[str]:
@@ -89,6 +104,15 @@ class Comparison:
     @property
     def verdict(self) -> str:
         return "differences found" if self.differing else "consistent"
+
+    def judged(self, thresholds: Thresholds) -> Comparison:
+        """The same comparison judged against other thresholds (nothing is measured again)."""
+        return replace(
+            self,
+            regions=judge(self.regions, self.mode, thresholds),
+            ink_differs=self.measurements.ink_delta_e >= thresholds.delta_e,
+            thresholds=thresholds,
+        )
 
     def score(self) -> float:
         """One number for how different B is (for ROC curves): the worst region or the ink,
@@ -299,16 +323,12 @@ def compare_images(
         valid[max(0, y) : y + h, max(0, x) : x + w] = False
     difference = difference_map(ink_a, aligned_ink, valid)
     parts = stamp_parts(ink_a) if mode == "stamp" else grid_cells(ink_a.shape)
-    scored = [
-        _score(name, box, ink_a, aligned_ink, difference, valid, mode, thresholds)
-        for name, box in parts
-    ]
-    regions = [
-        RegionScore(r.name, _scaled(r.box, 1 / scale_a), r.difference, r.geometry, r.differs)
-        for r in _apply_allowance(
-            [r for r in scored if r is not None], mode, thresholds.variable_parts
-        )
-    ]
+    scored = [_score(name, box, ink_a, aligned_ink, difference, valid, mode) for name, box in parts]
+    regions = judge(
+        [replace(r, box=_scaled(r.box, 1 / scale_a)) for r in scored if r is not None],
+        mode,
+        thresholds,
+    )
     measurements = _measure(homography, inliers, ecc, a, aligned_b, ink_a, aligned_ink)
     return Comparison(
         homography=homography,
@@ -321,6 +341,7 @@ def compare_images(
         ignored=list(ignore or []),
         ink_differs=measurements.ink_delta_e >= thresholds.delta_e,
         thresholds=thresholds,
+        mode=mode,
     )
 
 
@@ -332,8 +353,8 @@ def _score(
     difference: NDArray[np.float32],
     valid: NDArray[np.bool_],
     mode: str,
-    thresholds: Thresholds,
 ) -> RegionScore | None:
+    """What one region measures; whether that is a difference is `judge`'s call."""
     x, y, w, h = box
     inside = valid[y : y + h, x : x + w]
     union = np.maximum(ink_a, ink_b)[y : y + h, x : x + w]
@@ -342,47 +363,59 @@ def _score(
     content = float(difference[y : y + h, x : x + w][inside].mean()) / max(
         float(union[inside].mean()), 0.02
     )
-    geometry = 0.0
+    resize, shift = 0.0, 0.0
     if mode == "stamp" and name.startswith("line"):
-        geometry = _geometry_change(ink_a, ink_b, box, thresholds)
-    differs = content >= thresholds.content
-    return RegionScore(name, box, round(min(content, 1.0), 4), round(geometry, 4), differs)
+        resize, shift = _geometry_change(ink_a, ink_b, box)
+    return RegionScore(name, box, round(min(content, 1.0), 4), round(resize, 4), round(shift, 4))
 
 
 def _geometry_change(
-    ink_a: NDArray[np.float32], ink_b: NDArray[np.float32], box: Box, thresholds: Thresholds
-) -> float:
-    """How far the line's ink extent moved or resized, as a multiple of what is tolerated."""
+    ink_a: NDArray[np.float32], ink_b: NDArray[np.float32], box: Box
+) -> tuple[float, float]:
+    """How much the line's ink extent resized (relative) and moved (in glyph heights)."""
     x, y, w, h = box
     pad_x, pad_y = w // 6, h // 3
     search = (max(0, x - pad_x), max(0, y - pad_y), w + 2 * pad_x, h + 2 * pad_y)
     in_a, in_b = extents(ink_a, search), extents(ink_b, search)
     if in_a is None or in_b is None:
-        return 1.0
-    size = max(abs(in_b[2] / in_a[2] - 1), abs(in_b[3] / in_a[3] - 1)) / thresholds.size
+        return LOST, LOST
+    resize = max(abs(in_b[2] / in_a[2] - 1), abs(in_b[3] / in_a[3] - 1))
     centre_a = np.array([in_a[0] + in_a[2] / 2, in_a[1] + in_a[3] / 2])
     centre_b = np.array([in_b[0] + in_b[2] / 2, in_b[1] + in_b[3] / 2])
-    shift = float(np.linalg.norm(centre_a - centre_b)) / max(in_a[3], 4) / thresholds.shift
-    return float(max(size, shift))
+    shift = float(np.linalg.norm(centre_a - centre_b)) / max(in_a[3], 4)
+    return float(resize), shift
 
 
-def _apply_allowance(regions: list[RegionScore], mode: str, allowed: int) -> list[RegionScore]:
-    """A stamp's lines may differ in content up to `allowed` of them (date, counter), as long
-    as they keep their size and place; the border and every other line must agree."""
-    if mode != "stamp":
-        return regions
-    content_lines = [r for r in regions if r.differs and r.name.startswith("line")]
-    tolerated = {r.name for r in content_lines} if len(content_lines) <= allowed else set()
-    return [
-        RegionScore(
-            r.name,
-            r.box,
-            r.difference,
-            r.geometry,
-            (r.differs and r.name not in tolerated) or r.geometry >= 1.0,
-            variable=r.name in tolerated,
+def judge(regions: list[RegionScore], mode: str, thresholds: Thresholds) -> list[RegionScore]:
+    """Which regions differ under `thresholds`.
+
+    A stamp's lines may differ in content up to `variable_parts` of them (date, counter),
+    as long as they keep their size and place; the border and every other line must agree.
+    """
+    measured = [
+        replace(
+            r,
+            geometry=round(max(r.resize / thresholds.size, r.shift / thresholds.shift), 4),
+            differs=r.difference >= thresholds.content,
+            variable=False,
         )
         for r in regions
+    ]
+    if mode != "stamp":
+        return measured
+    content_lines = [r for r in measured if r.differs and r.name.startswith("line")]
+    tolerated = (
+        {r.name for r in content_lines}
+        if len(content_lines) <= thresholds.variable_parts
+        else set()
+    )
+    return [
+        replace(
+            r,
+            differs=(r.differs and r.name not in tolerated) or r.geometry >= 1.0,
+            variable=r.name in tolerated,
+        )
+        for r in measured
     ]
 
 
@@ -433,6 +466,8 @@ def summary(comparison: Comparison) -> dict[str, object]:
                 "box": list(r.box),
                 "difference": r.difference,
                 "geometry": r.geometry,
+                "resize": r.resize,
+                "shift": r.shift,
                 "differs": r.differs,
                 "variable": r.variable,
             }

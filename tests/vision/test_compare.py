@@ -3,11 +3,16 @@ images that share nothing are refused clearly."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
-from vision.compare import AlignmentError, compare_images, summary
+from benchmarks.calibrate import fit_thresholds
+from benchmarks.compare_bench import Measured
+from vision.compare import AlignmentError, Thresholds, compare_images, summary
 from vision.synth.world import SyntheticWorld
 
 WORLD = SyntheticWorld(seed=3, specimens=4)
@@ -60,3 +65,44 @@ def test_images_that_share_nothing_are_refused() -> None:
     blank = np.full((300, 300, 3), 245, np.uint8)
     with pytest.raises(AlignmentError, match="cannot align"):
         compare_images(WORLD.specimen(0), blank)
+
+
+def test_a_comparison_is_judged_again_against_other_thresholds_without_measuring() -> None:
+    specimen = WORLD.specimen(2)
+    altered = specimen.copy()
+    height, width = altered.shape[:2]
+    cv2.putText(
+        altered, "X7", (width // 3, height // 2), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (20, 30, 160), 3
+    )
+    result = compare_images(specimen, transformed(altered, 4.0, 0.9))
+    lax = result.judged(Thresholds(content=1.01, size=10.0, shift=10.0, delta_e=1e3))
+    strict = result.judged(Thresholds(content=0.01, variable_parts=0, size=1e-3, shift=1e-3))
+    assert lax.verdict == "consistent", summary(lax)
+    assert strict.verdict == "differences found"
+    assert [r.difference for r in lax.regions] == [r.difference for r in result.regions]
+    assert summary(strict)["regions"][0]["resize"] == result.regions[0].resize
+
+
+def test_thresholds_come_from_the_calibration_file_or_default(tmp_path: Path) -> None:
+    assert Thresholds.load(tmp_path / "missing.json") == Thresholds()
+    path = tmp_path / "compare_thresholds.json"
+    path.write_text(json.dumps({"thresholds": {**Thresholds().__dict__, "content": 0.5}}))
+    assert Thresholds.load(path).content == 0.5
+
+
+def test_calibration_keeps_genuine_photos_within_budget_and_catches_the_rest() -> None:
+    specimen = WORLD.specimen(3)
+    altered = specimen.copy()
+    height, width = altered.shape[:2]
+    cv2.putText(
+        altered, "FAKE", (width // 4, height // 2), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (20, 30, 160), 4
+    )
+    genuine = [compare_images(specimen, transformed(specimen, a, 0.9)) for a in (3.0, -6.0)]
+    forged = [compare_images(specimen, transformed(altered, a, 0.9)) for a in (3.0, -6.0)]
+    measured = [Measured("copy", False, c, 1.0) for c in genuine] + [
+        Measured("text", True, c, 1.0) for c in forged
+    ]
+    thresholds, evidence = fit_thresholds(measured)
+    assert evidence["genuine_flag_rate"] == 0.0
+    assert evidence["forged_flag_rate"] == 1.0
+    assert all(c.judged(thresholds).verdict == "consistent" for c in genuine)
