@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
@@ -212,42 +212,62 @@ def search(
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 5,
     country: Annotated[str | None, typer.Option(help="only this country (alpha-3)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    crop: Annotated[str | None, typer.Option(help="x,y,w,h of the stamp in the photo")] = None,
+    each_stamp: Annotated[
+        bool, typer.Option(help="also search every other impression found on the photo")
+    ] = False,
 ) -> None:
     """Search the library for the genuine specimens a stamp photo may be."""
-    from app.api.search import public_matches
+    from app.api.search import parse_crop, public_matches
     from app.search import SearchFilters
 
     services = open_services(get_settings())
-    outcome = services.search.search_bytes(
-        image.read_bytes(),
-        SearchFilters(country=country),
-        top_k=top_k,
-        limits=services.image_limits,
-    )
-    with session_scope(services.engine) as session:
-        matches = [m.model_dump(mode="json") for m in public_matches(session, outcome.matches)]
+    data = image.read_bytes()
+    filters = SearchFilters(country=country)
+
+    def one(box: tuple[int, int, int, int] | None) -> dict[str, Any]:
+        outcome = services.search.search_bytes(
+            data, filters, top_k=top_k, box=box, limits=services.image_limits
+        )
+        with session_scope(services.engine) as session:
+            found = [m.model_dump(mode="json") for m in public_matches(session, outcome.matches)]
+        return {
+            "decision": outcome.decision,
+            "confidence": outcome.confidence,
+            "matches": found,
+            "crop": outcome.box,
+            "timings_ms": outcome.timings_ms,
+            "other_stamps": outcome.others,
+        }
+
+    try:
+        box = parse_crop(crop)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--crop") from exc
+    results = [one(box)]
+    if each_stamp:
+        results += [one(other) for other in results[0]["other_stamps"]]
     services.close()
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "decision": outcome.decision,
-                    "confidence": outcome.confidence,
-                    "matches": matches,
-                    "crop": outcome.box,
-                    "timings_ms": outcome.timings_ms,
-                },
-                indent=2,
-                default=str,
-            )
-        )
+        payload = dict(results[0])
+        if each_stamp:
+            payload["stamps"] = results[1:]
+        typer.echo(json.dumps(payload, indent=2, default=str))
         return
-    typer.echo(f"decision: {outcome.decision} (confidence {outcome.confidence:.2f})")
-    for rank, match in enumerate(matches, start=1):
-        mark = "verified" if match["verified"] else "not verified"
+    for number, result in enumerate(results):
+        if number:
+            typer.echo(f"\nimpression at {result['crop']}:")
+        typer.echo(f"decision: {result['decision']} (confidence {result['confidence']:.2f})")
+        for rank, match in enumerate(result["matches"], start=1):
+            mark = "verified" if match["verified"] else "not verified"
+            typer.echo(
+                f"{rank}. #{match['specimen_id']} {match['country']} {match['bcp_name']} "
+                f"{match['direction']} {match['mode']}  score {match['score']:.3f} ({mark})"
+            )
+    if not each_stamp and results[0]["other_stamps"]:
         typer.echo(
-            f"{rank}. #{match['specimen_id']} {match['country']} {match['bcp_name']} "
-            f"{match['direction']} {match['mode']}  score {match['score']:.3f} ({mark})"
+            f"{len(results[0]['other_stamps'])} other impression(s) on the photo: "
+            "--each-stamp searches them, --crop x,y,w,h one of them"
         )
 
 

@@ -26,6 +26,7 @@ from ingestion.vectors import Indexer, vector_ids
 from vision.embedder import Embedder
 from vision.features import StampFeatures
 from vision.imageio import ImageLimits, decode_image
+from vision.localise import find_stamps
 from vision.pipeline import (
     Box,
     DecisionModel,
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 BY_VOTES = 30
 BY_EMBEDDING = 10
 SHORTLIST = BY_VOTES + BY_EMBEDDING  # the most candidates a search ranks
+MAX_STAMPS = 4  # impressions on one photo that a search reports
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +82,7 @@ class SearchOutcome:
     matches: list[Match]
     box: Box
     timings_ms: dict[str, float] = field(default_factory=dict)
+    others: list[Box] = field(default_factory=list)  # other impressions found on the photo
 
 
 def load_decision(embedder: Embedder) -> tuple[FusionWeights, DecisionModel]:
@@ -236,6 +239,11 @@ class SearchEngine:
     ) -> SearchOutcome:
         timings = timings or Timings()
         self.live.follow()
+        others: list[Box] = []
+        if box is None:  # the most likely impression; the others are offered to search next
+            found = [region.box for region in find_stamps(rgb, max_regions=MAX_STAMPS)]
+            box = found[0] if found else (0, 0, rgb.shape[1], rgb.shape[0])
+            others = found[1:]
         query = vectorise(self.embedder, [rgb], [box], timings)[0]
         neighbours = self.descriptors.neighbours(query.features.descriptors)
         ids, similarity, votes = self._candidates(
@@ -281,6 +289,7 @@ class SearchEngine:
             matches=scored[:top_k],
             box=query.box,
             timings_ms=timings.stages,
+            others=others,
         )
 
     def search_bytes(

@@ -190,3 +190,40 @@ def test_cli_compare_writes_the_pictures(library: Any, tmp_path: Path) -> None:
         "heatmap.png",
         "aligned_b.png",
     }
+
+
+def two_stamps_photo() -> np.ndarray:
+    """Two specimens side by side on one white page, well apart."""
+    left, right = WORLD.specimen(1), WORLD.specimen(5)
+    height = max(left.shape[0], right.shape[0]) + 80
+    page = np.full((height, left.shape[1] + right.shape[1] + 200, 3), 250, np.uint8)
+    page[40 : 40 + left.shape[0], 40 : 40 + left.shape[1]] = left
+    x = left.shape[1] + 160
+    page[40 : 40 + right.shape[0], x : x + right.shape[1]] = right
+    return page
+
+
+def test_a_page_with_two_stamps_gives_a_result_set_per_stamp(library: Any, tmp_path: Path) -> None:
+    client, ids, data = library
+    photo = encode_jpeg(two_stamps_photo())
+    body = search(client, photo, each_stamp="true").json()
+    assert len(body["other_stamps"]) == 1
+    assert [s["crop"] for s in body["stamps"]] == body["other_stamps"]
+    firsts = {body["matches"][0]["specimen_id"], body["stamps"][0]["matches"][0]["specimen_id"]}
+    assert firsts == {ids[1], ids[5]}
+    plain = search(client, photo).json()
+    assert plain["stamps"] is None and plain["other_stamps"] == body["other_stamps"]
+    # the other impression's box, sent as the crop, searches that impression alone
+    x, y, w, h = body["other_stamps"][0]
+    again = search(client, photo, crop=f"{x},{y},{w},{h}").json()
+    assert again["matches"][0]["specimen_id"] == body["stamps"][0]["matches"][0]["specimen_id"]
+
+    path = tmp_path / "two.jpg"
+    path.write_bytes(photo)
+    result = run(["search", str(path), "--json", "--each-stamp"], data)
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert {
+        printed["matches"][0]["specimen_id"],
+        printed["stamps"][0]["matches"][0]["specimen_id"],
+    } == firsts

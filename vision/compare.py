@@ -93,7 +93,7 @@ class Comparison:
     a_work: NDArray[np.uint8]
     ignored: list[Box] = field(default_factory=list)
     ink_differs: bool = False
-    thresholds: Thresholds = field(default_factory=lambda: THRESHOLDS)  # the ones applied
+    thresholds: Thresholds = field(default_factory=Thresholds)  # the ones applied
     mode: str = "stamp"
 
     @property
@@ -258,8 +258,14 @@ def stamp_parts(ink: NDArray[np.float32]) -> list[tuple[str, Box]]:
         text.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (2 * glyph, glyph // 3))
     )
     count, _, boxes, _ = cv2.connectedComponentsWithStats(joined)
+    # a line has a few letters side by side; shorter pieces (beads of a border, single
+    # letters of arc text, parts of a pictogram) are too small to judge one by one
     parts = sorted(
-        (tuple(int(v) for v in boxes[i, :4]) for i in range(1, count) if boxes[i, 4] >= glyph**2),
+        (
+            tuple(int(v) for v in boxes[i, :4])
+            for i in range(1, count)
+            if boxes[i, 4] >= glyph**2 and boxes[i, 2] >= 3 * boxes[i, 3]
+        ),
         key=lambda box: (box[1], box[0]),
     )
     named: list[tuple[str, Box]] = [(f"line {n + 1}", box) for n, box in enumerate(parts)]  # type: ignore[misc]
@@ -271,12 +277,21 @@ def stamp_parts(ink: NDArray[np.float32]) -> list[tuple[str, Box]]:
 
 
 def extents(ink: NDArray[np.float32], box: Box) -> Box | None:
-    """The bounding box of the ink inside `box`, or None if there is none."""
+    """Where the ink inside `box` lies, or None if there is none.
+
+    Robust to a photo's faint or uneven ink and to stray marks: ink is what reaches half of
+    the region's strongest, and the extent spans the 2nd to 98th percentile of its pixels."""
     x, y, w, h = box
-    ys, xs = np.nonzero(ink[y : y + h, x : x + w] > INK)
+    region = ink[y : y + h, x : x + w]
+    if region.size == 0:
+        return None
+    level = max(INK / 2, 0.5 * float(np.percentile(region, 99)))
+    ys, xs = np.nonzero(region > level)
     if len(xs) < 5:
         return None
-    return (x + int(xs.min()), y + int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1)
+    x0, x1 = np.percentile(xs, [2, 98])
+    y0, y1 = np.percentile(ys, [2, 98])
+    return (x + int(x0), y + int(y0), int(x1 - x0) + 1, int(y1 - y0) + 1)
 
 
 def difference_map(
@@ -299,14 +314,18 @@ def compare_images(
     *,
     mode: str = "stamp",
     ignore: list[Box] | None = None,
-    thresholds: Thresholds = THRESHOLDS,
+    thresholds: Thresholds | None = None,
 ) -> Comparison:
     """Align B onto A and compare, region by region.
 
     `mode` "stamp": regions are the border and the text lines, up to `variable_parts` lines
     may differ in content (date, counter) but none may change size or place; "document":
     a grid, any differing cell counts. `ignore`: boxes in A's pixels to leave out.
+    Thresholds: the calibrated ones for stamps; documents, for which there is no
+    calibration, keep the defaults.
     """
+    if thresholds is None:
+        thresholds = THRESHOLDS if mode == "stamp" else Thresholds()
     a, scale_a = resize_max(rgb_a, WORK_SIDE)
     b, _ = resize_max(rgb_b, WORK_SIDE)
     ink_a, ink_b = _ink(a), _ink(b)

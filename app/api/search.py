@@ -36,12 +36,31 @@ class MatchPublic(BaseModel):
     thumbnail_url: str
 
 
+Box = tuple[int, int, int, int]
+
+
+class StampResults(BaseModel):
+    """The result set of one more impression on the same photo."""
+
+    crop: Box = Field(description="the impression's box, x, y, w, h")
+    decision: str
+    confidence: float
+    matches: list[MatchPublic]
+
+
 class SearchResponse(BaseModel):
     decision: str = Field(description="match, uncertain or no_match")
     confidence: float = Field(description="calibrated probability that the first match is right")
     matches: list[MatchPublic]
-    crop: tuple[int, int, int, int] = Field(description="the stamp box used, x, y, w, h")
+    crop: Box = Field(description="the stamp box used, x, y, w, h")
     timings_ms: dict[str, float]
+    other_stamps: list[Box] = Field(
+        default_factory=list,
+        description="other impressions found on the photo; send one as `crop` to search it",
+    )
+    stamps: list[StampResults] | None = Field(
+        default=None, description="with each_stamp: a result set for every other impression"
+    )
     query_id: str | None = Field(
         default=None, description="the kept photo: compare it, or save the search as a check"
     )
@@ -98,11 +117,19 @@ async def search(
     mode: Annotated[Mode | None, Form()] = None,
     on_date: Annotated[dt.date | None, Form(description="date on the stamp")] = None,
     crop: Annotated[str | None, Form(description="x,y,w,h of the stamp in the photo")] = None,
+    each_stamp: Annotated[
+        bool, Form(description="also search every other impression found on the photo")
+    ] = False,
 ) -> SearchResponse:
     services.search_limit.take(principal.username)
     data = await read_upload(image, services.settings.uploads.max_bytes)
     filters = SearchFilters(country=country, direction=direction, mode=mode, on_date=on_date)
     result = await run_search(services, session, data, filters, top_k=top_k, box=parse_crop(crop))
+    if each_stamp:
+        result.stamps = [
+            await stamp_results(services, session, data, filters, top_k=top_k, box=box)
+            for box in result.other_stamps
+        ]
     await run_in_threadpool(remember_query, services, data, result)
     audit_search(services, principal, result)
     return result
@@ -149,4 +176,24 @@ async def run_search(
         matches=matches,
         crop=outcome.box,
         timings_ms=timings,
+        other_stamps=outcome.others,
+    )
+
+
+async def stamp_results(
+    services: Services,
+    session: Session,
+    data: bytes,
+    filters: SearchFilters,
+    *,
+    top_k: int,
+    box: Box,
+) -> StampResults:
+    """The results for one more impression of an uploaded photo."""
+    found = await run_search(services, session, data, filters, top_k=top_k, box=box)
+    return StampResults(
+        crop=found.crop,
+        decision=found.decision,
+        confidence=found.confidence,
+        matches=found.matches,
     )

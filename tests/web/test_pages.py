@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_search import WORLD, world_library
+from tests.test_search import WORLD, two_stamps_photo, world_library
 from vision.imageio import encode_jpeg, encode_png
 
 
@@ -50,6 +50,24 @@ def test_search_results_partial_ranks_the_specimen_first_and_links_the_compariso
     result = page.context["result"]  # type: ignore[attr-defined]
     assert result["verdict"] in {"consistent", "differences found"}
     assert client.get(result["overlay_url"]).status_code == 200
+
+
+def test_results_offer_the_other_impressions_on_the_photo(site: Any) -> None:
+    client, ids = site
+    photo = encode_jpeg(two_stamps_photo())
+    response = client.post("/search", files={"image": ("q.jpg", photo, "image/jpeg")})
+    assert response.status_code == 200, response.text
+    (other,) = response.context["outcome"].other_stamps  # type: ignore[attr-defined]
+    assert f'data-crop="{",".join(map(str, other))}"' in response.text
+    assert "Check impression 2" in response.text
+    cropped = client.post(
+        "/search",
+        data={"crop": ",".join(map(str, other))},
+        files={"image": ("q.jpg", photo, "image/jpeg")},
+    )
+    first = cropped.context["matches"][0].specimen_id  # type: ignore[attr-defined]
+    assert first in {ids[1], ids[5]}
+    assert first != response.context["matches"][0].specimen_id  # type: ignore[attr-defined]
 
 
 def test_library_browse_filter_and_specimen_page(site: Any) -> None:

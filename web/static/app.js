@@ -55,6 +55,16 @@ function setUpCrop() {
     } else { box = null; field.value = ""; draw(); }
   });
   document.getElementById("crop-clear").addEventListener("click", () => { box = null; field.value = ""; draw(); });
+  // "Check impression N" under the results: search another impression found on the photo
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".search-impression");
+    if (!button) return;
+    const [x, y, w, h] = button.dataset.crop.split(",").map(Number);
+    box = { x: x * scale, y: y * scale, w: w * scale, h: h * scale };
+    field.value = button.dataset.crop;
+    draw();
+    document.getElementById("search-form").requestSubmit();
+  });
 }
 
 function setUpViewer() {
