@@ -421,9 +421,20 @@ def bench(
     ingest_scale: Annotated[
         bool, typer.Option("--ingest-scale", help="only bulk ingestion at 1k and 10k specimens")
     ] = False,
+    search_scale: Annotated[
+        bool, typer.Option("--search-scale", help="only search on a 10,000-specimen library")
+    ] = False,
 ) -> None:
     """Measure accuracy and speed on a synthetic world, beside baselines."""
     from dataclasses import replace
+
+    if search_scale:
+        from benchmarks.search_scale import run_search_scale
+
+        measured = run_search_scale(out / "work", seed=seed)
+        _merge_results(out, "search_scale", measured)
+        typer.echo(json.dumps(measured, indent=2))
+        return
 
     if ingest_scale:
         from benchmarks.ingest_scale import run_ingest_scale

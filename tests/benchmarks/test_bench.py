@@ -29,3 +29,15 @@ def test_tiny_bench_writes_results_plots_and_contact_sheet(tmp_path: Path) -> No
     for picture in ("recall.png", "latency.png", "contact_sheet.png"):
         assert (tmp_path / picture).stat().st_size > 10_000
     assert not (tmp_path / "work").exists()
+
+
+@pytest.mark.slow
+def test_search_scale_fills_the_library_with_other_specimens(tmp_path: Path) -> None:
+    from benchmarks.search_scale import run_search_scale
+
+    result = run_search_scale(tmp_path / "work", queries=3, designs=10, others=15)
+    assert result["library"] == 25
+    assert result["descriptors"] > 25 * 50
+    assert result["phone"]["queries"] == 3
+    assert result["latency_ms"]["p50"] > 0 and "verify" in result["latency_ms"]["stages"]
+    assert not (tmp_path / "work").exists()
