@@ -27,6 +27,7 @@ from vision.synth.world import SPLITS, Query, SyntheticWorld
 
 log = logging.getLogger(__name__)
 TOP_K = 10
+SEPARATE = ("scale", "ingest_scale", "search_scale")  # results of benchmarks run on their own
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,7 +219,11 @@ def run_benchmark(options: BenchOptions) -> dict[str, Any]:
 def _write(
     out: Path, world: SyntheticWorld, results: dict[str, Any], latencies: dict[str, list[float]]
 ) -> None:
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    path = out / "results.json"
+    # the benchmarks run on their own (--scale, --ingest-scale, --search-scale) stay
+    earlier = json.loads(path.read_text()) if path.is_file() else {}
+    kept = {key: earlier[key] for key in SEPARATE if key in earlier and key not in results}
+    path.write_text(json.dumps({**results, **kept}, indent=2) + "\n")
     (out / "results.md").write_text(markdown_table(results) + "\n")
     plot_recall(results, out / "recall.png")
     plot_latency(latencies, out / "latency.png")
