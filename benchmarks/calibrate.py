@@ -1,4 +1,5 @@
-"""Calibration of score fusion and the decision model on a validation world.
+"""Calibration on a validation world: search's score fusion and decision model, and the
+comparison verdict's thresholds.
 
 The validation world has its own seed, never the benchmark's, so nothing is fitted to
 the figures it is judged by.
