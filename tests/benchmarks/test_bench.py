@@ -13,7 +13,12 @@ from benchmarks.run import BenchOptions, run_benchmark
 @pytest.mark.slow
 def test_tiny_bench_writes_results_plots_and_contact_sheet(tmp_path: Path) -> None:
     options = BenchOptions(
-        out=tmp_path, specimens=12, queries_per_split=3, unknown_queries=3, orb_queries_per_split=2
+        out=tmp_path,
+        specimens=12,
+        queries_per_split=3,
+        unknown_queries=3,
+        orb_queries_per_split=2,
+        forgery_pairs=4,
     )
     results = run_benchmark(options)
     written = json.loads((tmp_path / "results.json").read_text())
@@ -28,6 +33,8 @@ def test_tiny_bench_writes_results_plots_and_contact_sheet(tmp_path: Path) -> No
     assert written["methods"]["orb_bruteforce"]["splits"]["hard"]["queries"] == 2
     for picture in ("recall.png", "latency.png", "contact_sheet.png"):
         assert (tmp_path / picture).stat().st_size > 10_000
+    assert written["compare"]["pairs"] == 4
+    assert (tmp_path / "compare_roc.png").is_file()
     assert not (tmp_path / "work").exists()
 
 
