@@ -16,6 +16,7 @@ from app.deps import OfficerDep, ServicesDep, SessionDep, read_upload
 from app.queries import keep_query, new_query_id
 from app.search import Match, SearchFilters
 from app.services import Services
+from vision.pipeline import Box
 
 router = APIRouter(prefix="/search", tags=["search"])
 
@@ -34,9 +35,6 @@ class MatchPublic(BaseModel):
     valid_to: dt.date | None
     status: str
     thumbnail_url: str
-
-
-Box = tuple[int, int, int, int]
 
 
 class StampResults(BaseModel):

@@ -67,13 +67,19 @@ def test_images_that_share_nothing_are_refused() -> None:
         compare_images(WORLD.specimen(0), blank)
 
 
-def test_a_comparison_is_judged_again_against_other_thresholds_without_measuring() -> None:
-    specimen = WORLD.specimen(2)
+def with_text(specimen: np.ndarray, text: str, left: float, size: float, weight: int) -> np.ndarray:
+    """A copy of `specimen` with red `text` written across its middle from `left` (a share
+    of the width)."""
     altered = specimen.copy()
     height, width = altered.shape[:2]
-    cv2.putText(
-        altered, "X7", (width // 3, height // 2), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (20, 30, 160), 3
-    )
+    place = (int(width * left), height // 2)
+    cv2.putText(altered, text, place, cv2.FONT_HERSHEY_SIMPLEX, size, (20, 30, 160), weight)
+    return altered
+
+
+def test_a_comparison_is_judged_again_against_other_thresholds_without_measuring() -> None:
+    specimen = WORLD.specimen(2)
+    altered = with_text(specimen, "X7", 1 / 3, 1.2, 3)
     result = compare_images(specimen, transformed(altered, 4.0, 0.9))
     lax = result.judged(Thresholds(content=1.01, size=10.0, shift=10.0, delta_e=1e3))
     strict = result.judged(Thresholds(content=0.01, variable_parts=0, size=1e-3, shift=1e-3))
@@ -92,11 +98,7 @@ def test_thresholds_come_from_the_calibration_file_or_default(tmp_path: Path) ->
 
 def test_calibration_keeps_genuine_photos_within_budget_and_catches_the_rest() -> None:
     specimen = WORLD.specimen(3)
-    altered = specimen.copy()
-    height, width = altered.shape[:2]
-    cv2.putText(
-        altered, "FAKE", (width // 4, height // 2), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (20, 30, 160), 4
-    )
+    altered = with_text(specimen, "FAKE", 1 / 4, 1.4, 4)
     genuine = [compare_images(specimen, transformed(specimen, a, 0.9)) for a in (3.0, -6.0)]
     forged = [compare_images(specimen, transformed(altered, a, 0.9)) for a in (3.0, -6.0)]
     measured = [Measured("copy", False, c, 1.0) for c in genuine] + [
