@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -218,55 +218,45 @@ def search(
     ] = False,
 ) -> None:
     """Search the library for the genuine specimens a stamp photo may be."""
-    from app.api.search import parse_crop, public_matches
+    from app.api.search import parse_crop, search_photo
     from app.search import SearchFilters
-
-    services = open_services(get_settings())
-    data = image.read_bytes()
-    filters = SearchFilters(country=country)
-
-    def one(box: tuple[int, int, int, int] | None) -> dict[str, Any]:
-        outcome = services.search.search_bytes(
-            data, filters, top_k=top_k, box=box, limits=services.image_limits
-        )
-        with session_scope(services.engine) as session:
-            found = [m.model_dump(mode="json") for m in public_matches(session, outcome.matches)]
-        return {
-            "decision": outcome.decision,
-            "confidence": outcome.confidence,
-            "matches": found,
-            "crop": outcome.box,
-            "timings_ms": outcome.timings_ms,
-            "other_stamps": outcome.others,
-        }
 
     try:
         box = parse_crop(crop)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--crop") from exc
-    results = [one(box)]
-    if each_stamp:
-        results += [one(other) for other in results[0]["other_stamps"]]
-    services.close()
-    if as_json:
-        payload = dict(results[0])
-        if each_stamp:
-            payload["stamps"] = results[1:]
-        typer.echo(json.dumps(payload, indent=2, default=str))
-        return
-    for number, result in enumerate(results):
-        if number:
-            typer.echo(f"\nimpression at {result['crop']}:")
-        typer.echo(f"decision: {result['decision']} (confidence {result['confidence']:.2f})")
-        for rank, match in enumerate(result["matches"], start=1):
-            mark = "verified" if match["verified"] else "not verified"
-            typer.echo(
-                f"{rank}. #{match['specimen_id']} {match['country']} {match['bcp_name']} "
-                f"{match['direction']} {match['mode']}  score {match['score']:.3f} ({mark})"
+    services = open_services(get_settings())
+    try:
+        with session_scope(services.engine) as session:
+            result = search_photo(
+                services,
+                session,
+                image.read_bytes(),
+                SearchFilters(country=country),
+                top_k=top_k,
+                box=box,
+                each_stamp=each_stamp,
             )
-    if not each_stamp and results[0]["other_stamps"]:
+    finally:
+        services.close()
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2, exclude={"query_id"}, exclude_none=True))
+        return
+    sets = [(result.crop, result.decision, result.confidence, result.matches)]
+    sets += [(s.crop, s.decision, s.confidence, s.matches) for s in result.stamps or []]
+    for number, (box_used, decision, confidence, matches) in enumerate(sets):
+        if number:
+            typer.echo(f"\nimpression at {box_used}:")
+        typer.echo(f"decision: {decision} (confidence {confidence:.2f})")
+        for rank, match in enumerate(matches, start=1):
+            mark = "verified" if match.verified else "not verified"
+            typer.echo(
+                f"{rank}. #{match.specimen_id} {match.country} {match.bcp_name} "
+                f"{match.direction} {match.mode}  score {match.score:.3f} ({mark})"
+            )
+    if not each_stamp and result.other_stamps:
         typer.echo(
-            f"{len(results[0]['other_stamps'])} other impression(s) on the photo: "
+            f"{len(result.other_stamps)} other impression(s) on the photo: "
             "--each-stamp searches them, --crop x,y,w,h one of them"
         )
 

@@ -7,6 +7,9 @@ world (as in `--ingest-scale`): real stamp images that fill both indexes to 10,0
 specimens' worth of vectors and descriptors, ingested through the bulk path. What is
 measured is search time end to end at that size; recall is reported too, but rescans are
 a gentler crowd than 9,000 distinct designs would be.
+
+The ORB brute-force baseline is timed on the same 10,000 images with a few of the same
+photos: it matches every photo against every specimen, so its time grows with the library.
 """
 
 from __future__ import annotations
@@ -18,20 +21,29 @@ from pathlib import Path
 from typing import Any
 
 from app.core.db import session_scope
+from benchmarks.baselines import OrbBruteForce
 from benchmarks.harness import build_library, search_query
 from benchmarks.ingest_scale import write_rescans
 from benchmarks.metrics import percentiles, retrieval_summary
 from ingestion.bulk import ingest_manifest
+from vision.imageio import decode_image
 from vision.synth.world import SyntheticWorld
 
 log = logging.getLogger(__name__)
 DESIGNS = 1_000
 OTHERS = 9_000
 OTHER_DESIGNS = 250
+ORB_QUERIES = 5  # each takes seconds at this size
 
 
 def run_search_scale(
-    work: Path, *, seed: int = 0, queries: int = 100, designs: int = DESIGNS, others: int = OTHERS
+    work: Path,
+    *,
+    seed: int = 0,
+    queries: int = 100,
+    designs: int = DESIGNS,
+    others: int = OTHERS,
+    orb_queries: int = ORB_QUERIES,
 ) -> dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
     world = SyntheticWorld(seed=seed, specimens=designs)
@@ -69,6 +81,39 @@ def run_search_scale(
         },
     }
     services.close()
+    orb = _orb_latency(world, work, orb_queries)
+    result["orb_bruteforce"] = orb
+    result["orb_over_stamplib_p50"] = round(
+        orb["latency_ms"]["p50"] / max(percentiles(totals)["p50"], 1e-9), 1
+    )
     shutil.rmtree(work, ignore_errors=True)
     log.info("search at %d specimens: %s", library, result)
     return result
+
+
+def _orb_latency(world: SyntheticWorld, work: Path, queries: int) -> dict[str, Any]:
+    """ORB brute force over the same library: every specimen image, the first few photos.
+
+    The world's designs come first, numbered as the world numbers them."""
+    orb = OrbBruteForce()
+    started = time.perf_counter()
+    images = sorted((work / "manifest" / "images").glob("*.png")) + sorted(
+        (work / "others" / "images").glob("*.png")
+    )
+    for number, path in enumerate(images):
+        orb.add(number, decode_image(path.read_bytes()).rgb)
+    build_s = time.perf_counter() - started
+    latency, found = [], 0
+    for index in range(queries):
+        query = world.query("phone", index)
+        ranked, stages = orb.search(query.photo.rgb, 1)
+        latency.append(sum(stages.values()))
+        found += bool(ranked) and ranked[0][0] == query.design_index
+    log.info("ORB brute force over %d specimens: %s ms", len(images), latency)
+    return {
+        "library": len(images),
+        "queries": queries,
+        "recall@1": round(found / max(queries, 1), 3),
+        "build_s": round(build_s, 1),
+        "latency_ms": percentiles(latency),
+    }

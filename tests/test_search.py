@@ -211,6 +211,11 @@ def test_a_page_with_two_stamps_gives_a_result_set_per_stamp(library: Any, tmp_p
     assert [s["crop"] for s in body["stamps"]] == body["other_stamps"]
     firsts = {body["matches"][0]["specimen_id"], body["stamps"][0]["matches"][0]["specimen_id"]}
     assert firsts == {ids[1], ids[5]}
+    (record,) = client.get("/api/v1/audit", params={"action": "search", "limit": 1}).json()
+    assert record["details"]["stamps"][0]["crop"] == body["other_stamps"][0]
+    assert (
+        record["details"]["stamps"][0]["first"][0] == body["stamps"][0]["matches"][0]["specimen_id"]
+    )
     plain = search(client, photo).json()
     assert plain["stamps"] is None and plain["other_stamps"] == body["other_stamps"]
     # the other impression's box, sent as the crop, searches that impression alone
@@ -227,3 +232,4 @@ def test_a_page_with_two_stamps_gives_a_result_set_per_stamp(library: Any, tmp_p
         printed["matches"][0]["specimen_id"],
         printed["stamps"][0]["matches"][0]["specimen_id"],
     } == firsts
+    assert printed["timings_ms"]["total"] >= printed["timings_ms"]["verify"] > 0

@@ -16,7 +16,8 @@ from app.deps import OfficerDep, ServicesDep, SessionDep, read_upload
 from app.queries import keep_query, new_query_id
 from app.search import Match, SearchFilters
 from app.services import Services
-from vision.pipeline import Box
+from vision.imageio import decode_image
+from vision.pipeline import Box, Timings
 
 router = APIRouter(prefix="/search", tags=["search"])
 
@@ -122,12 +123,16 @@ async def search(
     services.search_limit.take(principal.username)
     data = await read_upload(image, services.settings.uploads.max_bytes)
     filters = SearchFilters(country=country, direction=direction, mode=mode, on_date=on_date)
-    result = await run_search(services, session, data, filters, top_k=top_k, box=parse_crop(crop))
-    if each_stamp:
-        result.stamps = [
-            await stamp_results(services, session, data, filters, top_k=top_k, box=box)
-            for box in result.other_stamps
-        ]
+    result = await run_in_threadpool(
+        search_photo,
+        services,
+        session,
+        data,
+        filters,
+        top_k=top_k,
+        box=parse_crop(crop),
+        each_stamp=each_stamp,
+    )
     await run_in_threadpool(remember_query, services, data, result)
     audit_search(services, principal, result)
     return result
@@ -143,55 +148,63 @@ def remember_query(services: Services, photo: bytes, result: SearchResponse) -> 
 
 def audit_search(services: Services, principal: Principal, result: SearchResponse) -> None:
     services.metrics.observe_search(result.decision, result.timings_ms)
-    services.audit(
-        principal.username,
-        "search",
-        decision=result.decision,
-        first=[match.specimen_id for match in result.matches[:3]],
-    )
+    details: dict[str, object] = {
+        "decision": result.decision,
+        "first": [match.specimen_id for match in result.matches[:3]],
+    }
+    if result.stamps is not None:  # the other impressions searched in the same request
+        details["stamps"] = [
+            {
+                "crop": list(stamp.crop),
+                "decision": stamp.decision,
+                "first": [match.specimen_id for match in stamp.matches[:3]],
+            }
+            for stamp in result.stamps
+        ]
+    services.audit(principal.username, "search", "", **details)
 
 
-async def run_search(
+def search_photo(
     services: Services,
     session: Session,
     data: bytes,
     filters: SearchFilters,
     *,
     top_k: int,
-    box: tuple[int, int, int, int] | None,
+    box: Box | None,
+    each_stamp: bool = False,
 ) -> SearchResponse:
-    """One search as both the API and the web page run it."""
-    engine = await run_in_threadpool(lambda: services.search)
-    outcome = await run_in_threadpool(
-        engine.search_bytes, data, filters, top_k=top_k, box=box, limits=services.image_limits
-    )
-    matches = public_matches(session, outcome.matches)
-    timings = {name: round(ms, 1) for name, ms in outcome.timings_ms.items()}
-    timings["total"] = round(sum(outcome.timings_ms.values()), 1)
-    return SearchResponse(
+    """One search as the API, the web page and the CLI run it: the photo is decoded once,
+    its stamp (or the given box) searched and, with `each_stamp`, every other impression."""
+    timings = Timings()
+    rgb = decode_image(data, services.image_limits).rgb
+    timings.mark("decode")
+    engine = services.search
+    outcome = engine.search_rgb(rgb, filters, top_k=top_k, box=box, timings=timings)
+    result = SearchResponse(
         decision=outcome.decision,
         confidence=outcome.confidence,
-        matches=matches,
+        matches=public_matches(session, outcome.matches),
         crop=outcome.box,
-        timings_ms=timings,
+        timings_ms=rounded_timings(outcome.timings_ms),
         other_stamps=outcome.others,
     )
+    if each_stamp:
+        result.stamps = []
+        for other in outcome.others:
+            found = engine.search_rgb(rgb, filters, top_k=top_k, box=other)
+            result.stamps.append(
+                StampResults(
+                    crop=found.box,
+                    decision=found.decision,
+                    confidence=found.confidence,
+                    matches=public_matches(session, found.matches),
+                )
+            )
+    return result
 
 
-async def stamp_results(
-    services: Services,
-    session: Session,
-    data: bytes,
-    filters: SearchFilters,
-    *,
-    top_k: int,
-    box: Box,
-) -> StampResults:
-    """The results for one more impression of an uploaded photo."""
-    found = await run_search(services, session, data, filters, top_k=top_k, box=box)
-    return StampResults(
-        crop=found.crop,
-        decision=found.decision,
-        confidence=found.confidence,
-        matches=found.matches,
-    )
+def rounded_timings(stages: dict[str, float]) -> dict[str, float]:
+    timings = {name: round(ms, 1) for name, ms in stages.items()}
+    timings["total"] = round(sum(stages.values()), 1)
+    return timings

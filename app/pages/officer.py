@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
-from app.api.search import audit_search, parse_crop, remember_query, run_search
+from app.api.search import audit_search, parse_crop, remember_query, search_photo
 from app.comparisons import run_comparison
 from app.core import catalogue
 from app.core.models import Direction, Mode, Specimen
@@ -68,10 +68,18 @@ async def search_results(
         mode=Mode(mode) if mode else None,
         on_date=_parse_date(on_date),
     )
-    result = await run_search(services, session, data, filters, top_k=5, box=parse_crop(crop))
+    box = parse_crop(crop)
+    result = await run_in_threadpool(
+        search_photo, services, session, data, filters, top_k=5, box=box
+    )
     await run_in_threadpool(remember_query, services, data, result)
     audit_search(services, principal, result)
-    context = {"outcome": result, "matches": result.matches, "query_id": result.query_id}
+    context = {
+        "outcome": result,
+        "matches": result.matches,
+        "query_id": result.query_id,
+        "cropped": box is not None,
+    }
     return templates.TemplateResponse(request, "partials/results.html", context)
 
 

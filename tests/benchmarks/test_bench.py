@@ -42,9 +42,12 @@ def test_tiny_bench_writes_results_plots_and_contact_sheet(tmp_path: Path) -> No
 def test_search_scale_fills_the_library_with_other_specimens(tmp_path: Path) -> None:
     from benchmarks.search_scale import run_search_scale
 
-    result = run_search_scale(tmp_path / "work", queries=3, designs=10, others=15)
+    result = run_search_scale(tmp_path / "work", queries=3, designs=10, others=15, orb_queries=2)
     assert result["library"] == 25
     assert result["descriptors"] > 25 * 50
     assert result["phone"]["queries"] == 3
     assert result["latency_ms"]["p50"] > 0 and "verify" in result["latency_ms"]["stages"]
+    orb = result["orb_bruteforce"]
+    assert orb["library"] == 25 and orb["queries"] == 2 and orb["latency_ms"]["p50"] > 0
+    assert result["orb_over_stamplib_p50"] > 0
     assert not (tmp_path / "work").exists()

@@ -68,6 +68,9 @@ def test_results_offer_the_other_impressions_on_the_photo(site: Any) -> None:
     first = cropped.context["matches"][0].specimen_id  # type: ignore[attr-defined]
     assert first in {ids[1], ids[5]}
     assert first != response.context["matches"][0].specimen_id  # type: ignore[attr-defined]
+    # a cropped search offers the way back to the whole photo (an empty crop)
+    assert "Search the whole photo" in cropped.text and 'data-crop=""' in cropped.text
+    assert "Search the whole photo" not in response.text
 
 
 def test_library_browse_filter_and_specimen_page(site: Any) -> None:

@@ -55,12 +55,15 @@ function setUpCrop() {
     } else { box = null; field.value = ""; draw(); }
   });
   document.getElementById("crop-clear").addEventListener("click", () => { box = null; field.value = ""; draw(); });
-  // "Check impression N" under the results: search another impression found on the photo
+  // "Check impression N" under the results searches another impression found on the photo;
+  // "Search the whole photo" (an empty crop) goes back to the photo as a whole
   document.addEventListener("click", (event) => {
     const button = event.target.closest(".search-impression");
     if (!button) return;
-    const [x, y, w, h] = button.dataset.crop.split(",").map(Number);
-    box = { x: x * scale, y: y * scale, w: w * scale, h: h * scale };
+    if (button.dataset.crop) {
+      const [x, y, w, h] = button.dataset.crop.split(",").map(Number);
+      box = { x: x * scale, y: y * scale, w: w * scale, h: h * scale };
+    } else { box = null; }
     field.value = button.dataset.crop;
     draw();
     document.getElementById("search-form").requestSubmit();
