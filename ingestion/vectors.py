@@ -10,7 +10,9 @@ from sqlmodel import Session, select
 
 from app.core.models import SpecimenVectors
 from vision.embedder import Embedder
-from vision.pipeline import StampVectors, vectorise
+from vision.localise import specimen_box
+from vision.pipeline import Box, StampVectors, vectorise
+from vision.workers import parallel_map
 
 
 @dataclass
@@ -24,8 +26,10 @@ class Indexer:
         return self.embedder.model_id
 
     def vectors_for(self, images: list[NDArray[np.uint8]]) -> list[StampVectors]:
-        """Vectors of a batch of specimen images (the model embeds a batch at once)."""
-        return vectorise(self.embedder, images)
+        """Vectors of a batch of specimen images (the model embeds a batch at once), each of
+        the whole stamp the image shows."""
+        boxes: list[Box | None] = list(parallel_map(specimen_box, images))
+        return vectorise(self.embedder, images, boxes)
 
     def row(self, specimen_id: int, vectors: StampVectors) -> SpecimenVectors:
         return SpecimenVectors(

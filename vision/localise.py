@@ -105,6 +105,23 @@ def crop(rgb: NDArray[np.uint8], box: tuple[int, int, int, int]) -> NDArray[np.u
     return np.ascontiguousarray(rgb[y0:y1, x0:x1])
 
 
+def specimen_box(rgb: NDArray[np.uint8]) -> tuple[int, int, int, int]:
+    """The box around all of a specimen image's ink.
+
+    A specimen image shows one stamp, so every ink region on it is part of that stamp: a
+    border broken by worn ink, or an arc of text apart from the centre, must not be cut off
+    as the photo localiser would cut off a neighbouring impression.
+    """
+    regions = find_stamps(rgb, max_regions=1_000)
+    if not regions:
+        return 0, 0, rgb.shape[1], rgb.shape[0]
+    left = min(r.box[0] for r in regions)
+    top = min(r.box[1] for r in regions)
+    right = max(r.box[0] + r.box[2] for r in regions)
+    bottom = max(r.box[1] + r.box[3] for r in regions)
+    return left, top, right - left, bottom - top
+
+
 def primary_crop(rgb: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], tuple[int, int, int, int]]:
     """The most likely impression, or the whole photo when no ink blob stands out."""
     regions = find_stamps(rgb, max_regions=1)

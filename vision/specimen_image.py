@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.imageio import encode_jpeg
-from vision.localise import crop, primary_crop
+from vision.localise import crop, specimen_box
 from vision.normalise import flatten, ink_map, resize_max
 
 THUMBNAIL_SIDE = 256
@@ -66,7 +66,7 @@ def derive(
     `ink` is the impression's ink map when search features were already computed from it.
     """
     if box is None:
-        _, box = primary_crop(rgb)
+        box = specimen_box(rgb)
     x, y, w, h = box
     pad = int(MARGIN * max(w, h))
     cropped = crop(rgb, (x - pad, y - pad, w + 2 * pad, h + 2 * pad))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from tests.conftest import stamp_image
-from vision.localise import find_stamps, primary_crop
+import cv2
+
+from vision.localise import find_stamps, primary_crop, specimen_box
 from vision.pipeline import DecisionModel, Ranked, decide
 from vision.synth.world import SyntheticWorld
 
@@ -55,3 +57,23 @@ def test_decisions_follow_the_model_and_thresholds() -> None:
     assert decide([Ranked(-1.0, 0.0, 0, True)], model)[0] == "no_match"
     assert decide([], model) == ("no_match", 0.0)
     assert DecisionModel().match > 1  # uncalibrated: nothing is ever called a match
+
+
+def broken_ring_specimen() -> np.ndarray:
+    """A worn oval stamp: its border in four arcs with gaps, the words well inside."""
+    image = np.full((400, 480, 3), 250, dtype=np.uint8)
+    for start in (10, 100, 190, 280):
+        cv2.ellipse(image, (240, 200), (220, 180), 0, start, start + 70, (40, 40, 140), 4)
+    cv2.putText(image, "DEPARTED", (150, 190), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (40, 40, 140), 3)
+    cv2.putText(image, "2024-03-09", (160, 240), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (40, 40, 140), 2)
+    return image
+
+
+def test_a_specimen_keeps_its_whole_stamp_when_the_border_is_broken() -> None:
+    image = broken_ring_specimen()
+    x, y, w, h = specimen_box(image)
+    # the border spans x 20..460, y 20..380: all of it is kept
+    assert x <= 22 and y <= 22 and x + w >= 458 and y + h >= 378
+    # the photo localiser, looking for the most likely impression, may take less
+    _, (px, py, pw, ph) = primary_crop(image)
+    assert pw * ph <= w * h
