@@ -38,7 +38,8 @@ from vision.pipeline import (
     prior_score,
     vectorise,
 )
-from vision.verify import verify
+from vision.twins import Contender, preference
+from vision.verify import Verification, verify
 
 log = logging.getLogger(__name__)
 # Candidates from the descriptor votes and from the embedding; all of them are verified.
@@ -48,6 +49,10 @@ BY_VOTES = 30
 BY_EMBEDDING = 10
 SHORTLIST = BY_VOTES + BY_EMBEDDING  # the most candidates a search ranks
 MAX_STAMPS = 4  # impressions on one photo that a search reports
+# Near-twins: the first result meets up to this many next verified ones whose fused score is
+# within the margin (a few inliers' worth) and yields first place to one the photo sides with.
+TWIN_ROUND = 5
+TWIN_MARGIN = 6.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -260,11 +265,12 @@ class SearchEngine:
         order = sorted(range(len(ids)), key=lambda i: -prior[i])
         features = self._specimen_features(ids)
         scored = []
+        checks: dict[int, Verification] = {}
         for i in order:
             specimen_id = ids[i]
             check = None
             if specimen_id in features:
-                check = verify(
+                check = checks[specimen_id] = verify(
                     query.features, features[specimen_id], neighbours.correspondences(specimen_id)
                 )
             scored.append(
@@ -280,6 +286,8 @@ class SearchEngine:
             )
         scored.sort(key=lambda match: -match.score)
         timings.mark("verify")
+        scored = settle_twins(query.features.ink, scored, features, checks)
+        timings.mark("twins")
         ranked = [Ranked(m.score, m.agreement, m.inliers, m.verified) for m in scored]
         decision, confidence = decide(ranked, self.decision_model)
         timings.mark("decide")
@@ -305,6 +313,34 @@ class SearchEngine:
         rgb = decode_image(data, limits).rgb
         timings.mark("decode")
         return self.search_rgb(rgb, filters, top_k=top_k, box=box, timings=timings)
+
+
+def settle_twins(
+    query_ink: NDArray[np.uint8],
+    scored: list[Match],
+    features: dict[int, StampFeatures],
+    checks: dict[int, Verification],
+) -> list[Match]:
+    """The first verified results of close score meet in pairs; the one the photo sides with
+    most, where the specimens differ, takes first place (see `vision.twins`)."""
+    verified = [m for m in scored if m.verified]
+    contenders = [
+        (m, homography)
+        for m in verified[:TWIN_ROUND]
+        if verified[0].score - m.score <= TWIN_MARGIN
+        and (homography := checks[m.specimen_id].homography) is not None
+    ]
+    if len(contenders) < 2:
+        return scored
+    totals = preference(
+        query_ink,
+        [
+            Contender(features[m.specimen_id], h, checks[m.specimen_id].matched)
+            for m, h in contenders
+        ],
+    )
+    winner = contenders[int(np.argmax(totals))][0]
+    return [winner, *(m for m in scored if m is not winner)]
 
 
 def write_decision(

@@ -26,6 +26,8 @@ class Verification:
     inliers: int
     agreement: float  # 0..1: how well aligned query ink and specimen ink agree
     homography: NDArray[np.float64] | None  # maps query working coords to specimen working coords
+    # the inlier correspondences: query keypoint numbers and the specimen keypoints they match
+    matched: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
 
 
 _MATCHER = cv2.BFMatcher(cv2.NORM_L2)
@@ -35,16 +37,25 @@ def homography_from(
     source: NDArray[np.float32], target: NDArray[np.float32]
 ) -> tuple[NDArray[np.float64] | None, int]:
     """RANSAC homography from point pairs; None unless a plausible view with enough inliers."""
+    homography, inliers = _fit(source, target)
+    return homography, int(inliers.sum())
+
+
+def _fit(
+    source: NDArray[np.float32], target: NDArray[np.float32]
+) -> tuple[NDArray[np.float64] | None, NDArray[np.bool_]]:
+    """`homography_from`, with which pairs are inliers."""
+    none = np.zeros(len(source), dtype=bool)
     if len(source) < MIN_INLIERS:
-        return None, 0
+        return None, none
     homography, mask = cv2.findHomography(
         source, target, cv2.USAC_MAGSAC, 4.0, maxIters=2000, confidence=0.995
     )
     if homography is None or mask is None:
-        return None, 0
-    inliers = int(mask.sum())
+        return None, none
+    inliers = mask.ravel().astype(bool)
     matrix = np.asarray(homography, dtype=np.float64)
-    if inliers < MIN_INLIERS or not plausible(matrix):
+    if int(inliers.sum()) < MIN_INLIERS or not plausible(matrix):
         return None, inliers
     return matrix, inliers
 
@@ -118,11 +129,20 @@ def verify(
     """Align and compare; `pairs` (query, specimen keypoint numbers) skip descriptor matching."""
     if pairs is None:
         homography, inliers = align(query, specimen)
-    else:
-        valid = pairs[1] < len(specimen.points)
-        homography, inliers = homography_from(
-            query.points[pairs[0][valid]], specimen.points[pairs[1][valid]]
+        if homography is None:
+            return Verification(False, inliers, 0.0, None)
+        return Verification(
+            True, inliers, agreement(query.ink, specimen.ink, homography), homography
         )
+    valid = pairs[1] < len(specimen.points)
+    query_points, specimen_points = pairs[0][valid], pairs[1][valid]
+    homography, kept = _fit(query.points[query_points], specimen.points[specimen_points])
     if homography is None:
-        return Verification(False, inliers, 0.0, None)
-    return Verification(True, inliers, agreement(query.ink, specimen.ink, homography), homography)
+        return Verification(False, int(kept.sum()), 0.0, None)
+    return Verification(
+        True,
+        int(kept.sum()),
+        agreement(query.ink, specimen.ink, homography),
+        homography,
+        (query_points[kept], specimen_points[kept]),
+    )

@@ -1,0 +1,52 @@
+"""Near-twins: a photo sides with the specimen it is of, where the two specimens differ."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vision.features import StampFeatures, stamp_features
+from vision.localise import primary_crop
+from vision.synth.world import SyntheticWorld
+from vision.twins import Contender, preference
+from vision.verify import align
+
+WORLD = SyntheticWorld(seed=3, specimens=40)
+TWINS = [(4, 5), (6, 7), (8, 9)]  # entry and exit stamps of one BCP, told apart by a word
+
+
+def features_of(rgb: np.ndarray) -> StampFeatures:
+    cropped, _ = primary_crop(rgb)
+    return stamp_features(cropped)
+
+
+def test_a_photo_sides_with_its_own_design_against_its_twins() -> None:
+    for photographed, twin in TWINS:
+        assert WORLD.designs[photographed].bcp_code == WORLD.designs[twin].bcp_code
+        query = features_of(WORLD.query_of(photographed, "scan", 7).photo.rgb)
+        # the twin first, the design itself second, another BCP of the same style third
+        rivals = [twin, photographed, TWINS[(TWINS.index((photographed, twin)) + 1) % 3][0]]
+        contenders = []
+        for design in rivals:
+            specimen = stamp_features(WORLD.specimen(design))
+            to_specimen, _ = align(query, specimen)
+            if to_specimen is not None:  # as in search, only verified candidates contend
+                contenders.append(Contender(specimen, to_specimen))
+        assert len(contenders) >= 2
+        totals = preference(query.ink, contenders)
+        assert int(np.argmax(totals)) == 1, totals
+        assert totals.sum() == pytest.approx(0.0)  # what one gains in a pair, the other loses
+
+
+def test_specimens_that_cannot_be_aligned_prefer_nobody() -> None:
+    query = features_of(WORLD.query_of(4, "scan", 7).photo.rgb)
+    own = stamp_features(WORLD.specimen(4))
+    blank = StampFeatures(
+        points=np.zeros((0, 2), np.float32),
+        descriptors=np.zeros((0, 128), np.uint8),
+        ink=np.zeros_like(own.ink),
+    )
+    to_own, _ = align(query, own)
+    assert to_own is not None
+    totals = preference(query.ink, [Contender(own, to_own), Contender(blank, to_own)])
+    assert totals.tolist() == [0.0, 0.0]
