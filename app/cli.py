@@ -116,10 +116,19 @@ def audit_verify() -> None:
 
 
 @index_cli.command("rebuild")
-def index_rebuild() -> None:
+def index_rebuild(
+    recompute: Annotated[
+        bool,
+        typer.Option(
+            "--recompute",
+            help="compute every specimen's vectors again from its image (after an upgrade "
+            "that changes how stamps are cropped or described)",
+        ),
+    ] = False,
+) -> None:
     """Rebuild the search indexes from the catalogue (images only where vectors are missing)."""
     services = open_services(get_settings())
-    count = services.search.rebuild(services.store)
+    count = services.search.rebuild(services.store, recompute=recompute)
     services.close()
     typer.echo(f"index rebuilt: {count} specimens")
 

@@ -147,10 +147,11 @@ class SearchEngine:
     def save(self) -> None:
         self.live.save()
 
-    def rebuild(self, store: ObjectStore, batch: int = 16) -> int:
-        """Vectors for specimens that lack them (from their images), then both indexes anew."""
+    def rebuild(self, store: ObjectStore, batch: int = 16, *, recompute: bool = False) -> int:
+        """Vectors for specimens that lack them (every specimen's with `recompute`), from
+        their images, then both indexes anew."""
         with Session(self.engine) as session:
-            done = vector_ids(session, self.embedder.model_id)
+            done = set() if recompute else vector_ids(session, self.embedder.model_id)
             missing = [s for s in session.exec(select(Specimen)).all() if s.id not in done]
             for start in range(0, len(missing), batch):
                 chunk = missing[start : start + batch]

@@ -31,6 +31,10 @@ class QueryRecord:
     def ranked_by_embedding(self) -> list[int]:
         return [m.specimen_id for m in sorted(self.shortlist, key=lambda m: -m.similarity)]
 
+    def ranked_by_score(self) -> list[int]:
+        """The order before near-twins are settled: by fused score alone."""
+        return [m.specimen_id for m in sorted(self.shortlist, key=lambda m: -m.score)]
+
     def ranked_by_votes(self) -> list[int]:
         return [m.specimen_id for m in sorted(self.shortlist, key=lambda m: -m.votes)]
 

@@ -89,11 +89,16 @@ def system_summary(records: list[QueryRecord], ingestion: dict[str, Any]) -> dic
     """StampLib's row: recall of the full pipeline and of each stage alone, decisions, latency.
 
     The ablations rank the same shortlist by one kind of evidence only: `embedding_only` by
-    the model's similarity, `votes_only` by descriptor votes (no model, no verification).
+    the model's similarity, `votes_only` by descriptor votes (no model, no verification);
+    `without_twins` by the fused score, as search ranks before near-twins are settled.
     """
     genuine = [r for r in records if r.truth is not None]
     splits: dict[str, Any] = {}
-    ablation: dict[str, dict[str, Any]] = {"embedding_only": {}, "votes_only": {}}
+    ablation: dict[str, dict[str, Any]] = {
+        "embedding_only": {},
+        "votes_only": {},
+        "without_twins": {},
+    }
     for split in SPLITS:
         subset = [r for r in genuine if r.split == split]
         truth = [r.truth for r in subset]
@@ -103,6 +108,9 @@ def system_summary(records: list[QueryRecord], ingestion: dict[str, Any]) -> dic
         )
         ablation["votes_only"][split] = retrieval_summary(
             [r.ranked_by_votes() for r in subset], truth
+        )
+        ablation["without_twins"][split] = retrieval_summary(
+            [r.ranked_by_score() for r in subset], truth
         )
     stage_names = sorted({name for r in records for name in r.timings_ms})
     unknown = [r.decision for r in records if r.truth is None]

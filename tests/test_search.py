@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from app.core.settings import Settings
 from app.main import create_app
 from tests.conftest import signed_in, specimen_upload
 from tests.test_cli import run
+from vision.features import StampFeatures
 from vision.imageio import encode_jpeg, encode_png
 from vision.synth.world import SyntheticWorld
 
@@ -141,6 +143,29 @@ def test_index_rebuild_restores_the_same_results(library: Any, tmp_path: Path) -
     path.write_bytes(photo)
     after = json.loads(run(["search", str(path), "--json"], data).stdout)["matches"]
     assert [m["specimen_id"] for m in after] == [m["specimen_id"] for m in before]
+
+
+def test_index_rebuild_recompute_replaces_stale_vectors(library: Any) -> None:
+    _, ids, data = library
+    with sqlite3.connect(data / "stamplib.db") as db:
+        (good,) = db.execute(
+            "SELECT features FROM specimen_vectors WHERE specimen_id = ?", (ids[2],)
+        ).fetchone()
+        # stale vectors: specimen 2 described as if it were specimen 3
+        db.execute(
+            "UPDATE specimen_vectors SET features = "
+            "(SELECT features FROM specimen_vectors WHERE specimen_id = ?) WHERE specimen_id = ?",
+            (ids[3], ids[2]),
+        )
+    result = run(["index", "rebuild", "--recompute"], data)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(data / "stamplib.db") as db:
+        (now,) = db.execute(
+            "SELECT features FROM specimen_vectors WHERE specimen_id = ?", (ids[2],)
+        ).fetchone()
+    recomputed, original = StampFeatures.from_bytes(now), StampFeatures.from_bytes(good)
+    assert np.array_equal(recomputed.points, original.points)
+    assert np.array_equal(recomputed.descriptors, original.descriptors)
 
 
 def test_compare_a_photo_with_its_specimen_through_the_api(library: Any) -> None:
