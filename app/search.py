@@ -49,8 +49,8 @@ BY_VOTES = 30
 BY_EMBEDDING = 10
 SHORTLIST = BY_VOTES + BY_EMBEDDING  # the most candidates a search ranks
 MAX_STAMPS = 4  # impressions on one photo that a search reports
-# Near-twins: the first result meets up to this many next verified ones whose fused score is
-# within the margin (a few inliers' worth) and yields first place to one the photo sides with.
+# Near-twins: up to this many first verified results, within the margin of the first's fused
+# score, meet in pairs; the one the photo sides with most takes first place (see settle_twins).
 TWIN_ROUND = 5
 TWIN_MARGIN = 6.0
 
