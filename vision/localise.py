@@ -64,18 +64,25 @@ def _merge_nested(boxes: list[list[int]]) -> list[list[int]]:
     return boxes
 
 
+def _blobs(mask: NDArray[np.uint8]) -> NDArray[np.int32]:
+    """Connected ink blobs (x, y, w, h, area per row) after closing the mask with a kernel a
+    few strokes wide, so that the strokes of one impression join."""
+    k = max(3, int(max(mask.shape) / 64))
+    joined = cv2.morphologyEx(
+        mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    )
+    _, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+    return np.asarray(stats[1:], dtype=np.int32)
+
+
 def find_stamps(rgb: NDArray[np.uint8], max_regions: int = 6) -> list[StampRegion]:
     """Candidate impressions, best first (large, inky, near the centre of the frame)."""
     small, scale = resize_max(rgb, WORK_SIDE)
     h, w = small.shape[:2]
     mask = _ink_mask(ink_map(flatten(small))) * page_mask(small)
-    k = max(3, int(max(h, w) / 64))
-    joined = cv2.morphologyEx(
-        mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    )
-    _, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+    stats = _blobs(mask)
     boxes = [
-        [int(x), int(y), int(x + bw), int(y + bh)] for x, y, bw, bh, area in stats[1:] if area >= 12
+        [int(x), int(y), int(x + bw), int(y + bh)] for x, y, bw, bh, area in stats if area >= 12
     ]
     regions = []
     for x0, y0, x1, y1 in _merge_nested(boxes):
@@ -116,14 +123,8 @@ def specimen_box(rgb: NDArray[np.uint8]) -> tuple[int, int, int, int]:
     """
     small, scale = resize_max(rgb, WORK_SIDE)
     h, w = small.shape[:2]
-    k = max(3, int(max(h, w) / 64))
-    joined = cv2.morphologyEx(
-        _ink_mask(ink_map(flatten(small))),
-        cv2.MORPH_CLOSE,
-        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)),
-    )
-    _, _, stats, _ = cv2.connectedComponentsWithStats(joined)
-    parts = [(x, y, x + bw, y + bh) for x, y, bw, bh, area in stats[1:] if area >= SPECK * h * w]
+    stats = _blobs(_ink_mask(ink_map(flatten(small))))
+    parts = [(x, y, x + bw, y + bh) for x, y, bw, bh, area in stats if area >= SPECK * h * w]
     if not parts:
         return 0, 0, rgb.shape[1], rgb.shape[0]
     pad = int(0.02 * max(h, w))

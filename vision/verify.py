@@ -127,22 +127,16 @@ def verify(
     pairs: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
 ) -> Verification:
     """Align and compare; `pairs` (query, specimen keypoint numbers) skip descriptor matching."""
+    matched = None
     if pairs is None:
         homography, inliers = align(query, specimen)
-        if homography is None:
-            return Verification(False, inliers, 0.0, None)
-        return Verification(
-            True, inliers, agreement(query.ink, specimen.ink, homography), homography
-        )
-    valid = pairs[1] < len(specimen.points)
-    query_points, specimen_points = pairs[0][valid], pairs[1][valid]
-    homography, kept = _fit(query.points[query_points], specimen.points[specimen_points])
+    else:
+        valid = pairs[1] < len(specimen.points)
+        query_points, specimen_points = pairs[0][valid], pairs[1][valid]
+        homography, kept = _fit(query.points[query_points], specimen.points[specimen_points])
+        inliers, matched = int(kept.sum()), (query_points[kept], specimen_points[kept])
     if homography is None:
-        return Verification(False, int(kept.sum()), 0.0, None)
+        return Verification(False, inliers, 0.0, None)
     return Verification(
-        True,
-        int(kept.sum()),
-        agreement(query.ink, specimen.ink, homography),
-        homography,
-        (query_points[kept], specimen_points[kept]),
+        True, inliers, agreement(query.ink, specimen.ink, homography), homography, matched
     )
