@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
@@ -423,9 +423,29 @@ def bench(
     search_scale: Annotated[
         bool, typer.Option("--search-scale", help="only search on a 10,000-specimen library")
     ] = False,
+    compare_only: Annotated[
+        bool,
+        typer.Option("--compare-only", help="only the comparison: genuine and forged photos"),
+    ] = False,
 ) -> None:
     """Measure accuracy and speed on a synthetic world, beside baselines."""
     from dataclasses import replace
+
+    from benchmarks.report import markdown_table
+    from benchmarks.run import BenchOptions, run_benchmark
+
+    options = BenchOptions.quick(out, seed) if quick else BenchOptions(out=out, seed=seed)
+    if specimens:
+        options = replace(options, specimens=specimens)
+    if compare_only:
+        from benchmarks.compare_bench import run_compare_bench
+
+        summary = run_compare_bench(out, seed, options.specimens, options.forgery_pairs)
+        results = _merge_results(out, "compare", summary)
+        if "methods" in results:  # the table of a full run, with the new comparison line
+            (out / "results.md").write_text(markdown_table(results) + "\n")
+        typer.echo(json.dumps({k: v for k, v in summary.items() if k != "roc"}, indent=2))
+        return
 
     if search_scale:
         from benchmarks.search_scale import run_search_scale
@@ -450,12 +470,6 @@ def bench(
         typer.echo(f"results in {out}/scale.json and {out}/scale.png")
         return
 
-    from benchmarks.report import markdown_table
-    from benchmarks.run import BenchOptions, run_benchmark
-
-    options = BenchOptions.quick(out, seed) if quick else BenchOptions(out=out, seed=seed)
-    if specimens:
-        options = replace(options, specimens=specimens)
     if queries:
         options = replace(options, queries_per_split=queries, unknown_queries=queries)
     out.mkdir(parents=True, exist_ok=True)
@@ -464,13 +478,14 @@ def bench(
     typer.echo(f"results in {out}/results.json")
 
 
-def _merge_results(out: Path, key: str, value: object) -> None:
-    """Put one benchmark's results into results.json beside the others."""
+def _merge_results(out: Path, key: str, value: object) -> dict[str, Any]:
+    """Put one benchmark's results into results.json beside the others; all of them."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.json"
     results = json.loads(path.read_text()) if path.is_file() else {}
     results[key] = value
     path.write_text(json.dumps(results, indent=2) + "\n")
+    return results
 
 
 @cli.command()

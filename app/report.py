@@ -159,7 +159,9 @@ def _comparison(
         Paragraph(
             f"Regions that differ: {differing}. Size {m.get('scale')}, rotation "
             f"{m.get('rotation_deg')}°, aspect-ratio deviation {m.get('aspect_deviation')}, "
-            f"ink colour ΔE {m.get('ink_delta_e')}, {m.get('inliers')} matching points.",
+            f"ink colour ΔE {m.get('ink_delta_e')} (hue turned {m.get('ink_angle_deg')}°), "
+            f"text fidelity {m.get('text_fidelity')} against the frame's "
+            f"{m.get('frame_fidelity')}, {m.get('inliers')} matching points.",
             body,
         ),
     ]

@@ -7,6 +7,14 @@ between ink maps (paper, light and ink darkness normalised away) after a small b
 photo's softness does not count; each cell of a grid over A gets a score, and the verdict
 lists the cells whose difference stands out. Regions the caller marks as variable (the
 date band and counter of a stamp) are left out of scores and verdict.
+
+A stamp is judged against itself as much as against the specimen: a photo's blur, faint
+ink and voids degrade the frame (border, rings) and the text alike, while a forger's
+font, spacing or layout changes the text only. So the text's fidelity to the specimen
+(correlation of the aligned ink) is measured beside the frame's, and it is the text
+falling short of the frame that counts. Ink colour is compared as the direction of the
+ink's optical density (Beer-Lambert): how dark an impression is changes its length, not
+its direction.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ RATIO = 0.8
 GRID = 4  # cells per side of a document's grid
 INK = 0.4  # ink map level counted as ink
 LOST = 1.0  # resize and shift of a line found in only one image: beyond any tolerance
+FIDELITY_BLUR = 1.6  # px at WORK_SIDE: fidelity looks past a photo's softness
+MIN_PIXELS = 50  # fewer pixels of a part in view: its fidelity is not measured
 Box = tuple[int, int, int, int]
 
 
@@ -41,7 +51,9 @@ class Thresholds:
     variable_parts: int = 2  # a stamp's date and counter change between impressions
     size: float = 0.08  # relative change of a text line's width or height
     shift: float = 0.6  # a text line's shift, in glyph heights
-    delta_e: float = 12.0  # ink colour, paper-relative
+    line_departure: float = 0.45  # a stamp line's fidelity short of the frame's
+    text_departure: float = 0.25  # all of a stamp's text, short of the frame's fidelity
+    ink_angle: float = 10.0  # degrees between the inks' optical-density directions
 
     @classmethod
     def load(cls, path: Path) -> Thresholds:
@@ -67,6 +79,7 @@ class RegionScore:
     resize: float = 0.0  # a text line's relative change of width or height
     shift: float = 0.0  # a text line's move, in glyph heights
     geometry: float = 0.0  # size or place change, as a multiple of the tolerance (>= 1 differs)
+    departure: float = 0.0  # stamps: how far the region's fidelity falls short of the frame's
     differs: bool = False
     variable: bool = False  # differs in content as a date or counter may
 
@@ -78,8 +91,20 @@ class Measurements:
     aspect_deviation: float  # relative difference of aspect ratio
     shear: float
     ink_delta_e: float  # CIEDE2000-free Delta E 76 between mean ink colours (Lab)
+    ink_angle_deg: float  # between the inks' optical-density directions (hue, not darkness)
     inliers: int
     ecc: float | None  # correlation after ECC refinement; None when ECC did not converge
+    text_fidelity: float | None = None  # correlation of the aligned text ink (stamps)
+    frame_fidelity: float | None = None  # correlation of the aligned border ink (stamps)
+
+    @property
+    def text_departure(self) -> float:
+        """How far the text's fidelity falls short of what the photo's quality explains
+        (half the frame's shortfall; a stamp without a frame is taken at its text)."""
+        if self.text_fidelity is None:
+            return 0.0
+        frame = 1.0 if self.frame_fidelity is None else self.frame_fidelity
+        return departure(self.text_fidelity, frame)
 
 
 @dataclass
@@ -93,12 +118,15 @@ class Comparison:
     a_work: NDArray[np.uint8]
     ignored: list[Box] = field(default_factory=list)
     ink_differs: bool = False
+    text_differs: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)  # the ones applied
     mode: str = "stamp"
 
     @property
     def differing(self) -> list[str]:
         names = [region.name for region in self.regions if region.differs]
+        if self.text_differs:
+            names.append("text")
         return names + (["ink colour"] if self.ink_differs else [])
 
     @property
@@ -110,19 +138,25 @@ class Comparison:
         return replace(
             self,
             regions=judge(self.regions, self.mode, thresholds),
-            ink_differs=self.measurements.ink_delta_e >= thresholds.delta_e,
+            ink_differs=self.measurements.ink_angle_deg >= thresholds.ink_angle,
+            text_differs=self.mode == "stamp"
+            and self.measurements.text_departure >= thresholds.text_departure,
             thresholds=thresholds,
         )
 
     def score(self) -> float:
-        """One number for how different B is (for ROC curves): the worst region or the ink,
-        each relative to its threshold, with tolerated variable lines left out."""
-        worst = [
-            max(r.geometry, 0.0 if r.variable else r.difference / self.thresholds.content)
+        """One number for how different B is (for ROC curves): the worst region, the text
+        or the ink, each relative to its default threshold (so that a calibration that
+        turns a test off does not flatten the curve), tolerated variable lines left out."""
+        t = Thresholds()
+        content = [
+            0.0 if r.variable else max(r.difference / t.content, r.departure / t.line_departure)
             for r in self.regions
         ]
-        ink = self.measurements.ink_delta_e / self.thresholds.delta_e
-        return float(max([*worst, ink]))
+        worst = [max(r.geometry, c) for r, c in zip(self.regions, content, strict=True)]
+        text = self.measurements.text_departure / t.text_departure if self.mode == "stamp" else 0
+        ink = self.measurements.ink_angle_deg / t.ink_angle
+        return float(max([*worst, text, ink]))
 
 
 def _ink(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -143,7 +177,9 @@ def _initial_homography(
     if desc_a is None or desc_b is None or len(keys_a) < 4 or len(keys_b) < 4:
         raise AlignmentError("cannot align: one image shows too little ink or detail")
     pairs = _MATCHER.knnMatch(desc_b, desc_a, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    good = _one_to_one(
+        [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    )
     if len(good) < MIN_INLIERS:
         raise AlignmentError(f"cannot align: only {len(good)} matching points (need {MIN_INLIERS})")
     source = np.array([keys_b[m.queryIdx].pt for m in good], np.float32)
@@ -158,6 +194,17 @@ def _initial_homography(
     if not plausible(matrix):
         raise AlignmentError("cannot align: the only consistent view is physically impossible")
     return matrix, inliers
+
+
+def _one_to_one(matches: list[cv2.DMatch]) -> list[cv2.DMatch]:
+    """The closest match for each of A's keypoints. A photo's page pattern or a repeated
+    mark can send many of B's keypoints to one of A's; RANSAC then settles on a view that
+    squeezes B to a point, which is refused as impossible, and the pair cannot be aligned."""
+    best: dict[int, cv2.DMatch] = {}
+    for match in matches:
+        if match.trainIdx not in best or match.distance < best[match.trainIdx].distance:
+            best[match.trainIdx] = match
+    return list(best.values())
 
 
 def _refine(
@@ -189,6 +236,8 @@ def _measure(
     rgb_b_aligned: NDArray[np.uint8],
     ink_a: NDArray[np.float32],
     ink_b: NDArray[np.float32],
+    valid: NDArray[np.bool_],
+    fidelity: tuple[float | None, float | None],
 ) -> Measurements:
     affine = homography[:2, :2] / homography[2, 2]
     sx = float(np.hypot(affine[0, 0], affine[1, 0]))
@@ -201,8 +250,11 @@ def _measure(
         aspect_deviation=round(abs(sx / max(sy, 1e-9) - 1), 4),
         shear=round(shear, 4),
         ink_delta_e=round(_ink_delta_e(rgb_a, ink_a, rgb_b_aligned, ink_b), 2),
+        ink_angle_deg=round(_ink_angle(rgb_a, ink_a, rgb_b_aligned, ink_b, valid), 2),
         inliers=inliers,
         ecc=None if ecc is None else round(ecc, 4),
+        text_fidelity=None if fidelity[0] is None else round(fidelity[0], 4),
+        frame_fidelity=None if fidelity[1] is None else round(fidelity[1], 4),
     )
 
 
@@ -231,6 +283,87 @@ def _ink_delta_e(
     return float(np.linalg.norm(mean_lab(rgb_a, ink_a) - mean_lab(rgb_b, ink_b)))
 
 
+def _ink_angle(
+    rgb_a: NDArray[np.uint8],
+    ink_a: NDArray[np.float32],
+    rgb_b: NDArray[np.uint8],
+    ink_b: NDArray[np.float32],
+    valid: NDArray[np.bool_],
+) -> float:
+    """Degrees between the two inks' optical-density directions, each relative to its own
+    paper. Density is -log(transmitted light): a lighter or darker impression of one ink
+    (pressure, a worn pad, blur that mixes ink with paper) scales it, another ink turns it."""
+
+    def direction(rgb: NDArray[np.uint8], ink: NDArray[np.float32]) -> NDArray[np.float64]:
+        density = -np.log(np.clip(flatten(rgb), 0.03, 1.0)).reshape(-1, 3)
+        strength, inside = ink.reshape(-1), valid.reshape(-1)
+        if not inside.any():
+            inside = np.ones_like(inside)
+        level = max(0.35, 0.6 * float(np.percentile(strength[inside], 97)))
+        picked = density[(strength > level) & inside]
+        vector = (picked if len(picked) >= 20 else density[inside]).sum(axis=0)
+        return np.asarray(vector / max(float(np.linalg.norm(vector)), 1e-9), np.float64)
+
+    cosine = float(np.clip(direction(rgb_a, ink_a) @ direction(rgb_b, ink_b), -1.0, 1.0))
+    return float(np.degrees(np.arccos(cosine)))
+
+
+def departure(fidelity: float, frame: float) -> float:
+    """How far a part's fidelity to the specimen falls short of what the photo explains:
+    blur, faint ink and voids cost the frame and the text alike, so half the frame's
+    shortfall is allowed for."""
+    return (1.0 - fidelity) - 0.5 * (1.0 - frame)
+
+
+def _frame(mask: NDArray[np.bool_]) -> tuple[NDArray[np.int32], NDArray[np.int32], list[int]]:
+    """Connected ink components, and which of them are long strokes (a border, a ring)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    height, width = mask.shape
+    long = [i for i in range(1, count) if stats[i, 2] > 0.5 * width or stats[i, 3] > 0.5 * height]
+    return np.asarray(labels, np.int32), np.asarray(stats, np.int32), long
+
+
+@dataclass(frozen=True)
+class _Fidelity:
+    """The two inks blurred alike, and where A's text and frame lie (within B's view)."""
+
+    a: NDArray[np.float32]
+    b: NDArray[np.float32]
+    text: NDArray[np.bool_]
+    frame: NDArray[np.bool_]
+
+    @classmethod
+    def of(
+        cls, ink_a: NDArray[np.float32], ink_b: NDArray[np.float32], valid: NDArray[np.bool_]
+    ) -> _Fidelity:
+        mask = ink_a > INK
+        labels, _, long = _frame(mask)
+        is_long = np.isin(labels, long)
+        near = np.ones((7, 7), np.uint8)
+        frame = cv2.dilate(is_long.astype(np.uint8), near).astype(bool) & valid
+        text = cv2.dilate((mask & ~is_long).astype(np.uint8), near).astype(bool) & valid & ~frame
+        blur = FIDELITY_BLUR
+        return cls(
+            np.asarray(cv2.GaussianBlur(ink_a, (0, 0), blur), np.float32),
+            np.asarray(cv2.GaussianBlur(ink_b, (0, 0), blur), np.float32),
+            text,
+            frame,
+        )
+
+    def correlation(self, where: NDArray[np.bool_], box: Box | None = None) -> float | None:
+        if box is not None:
+            x, y, w, h = box
+            inside = np.zeros_like(where)
+            inside[y : y + h, x : x + w] = True
+            where = where & inside
+        if where.sum() < MIN_PIXELS:
+            return None
+        a, b = self.a[where], self.b[where]
+        if a.std() < 1e-6 or b.std() < 1e-6:
+            return 0.0
+        return float(np.corrcoef(a, b)[0, 1])
+
+
 def grid_cells(shape: tuple[int, ...]) -> list[tuple[str, Box]]:
     """A document's regions: a grid named like a spreadsheet (A1 top left)."""
     height, width = shape[:2]
@@ -247,9 +380,8 @@ def stamp_parts(ink: NDArray[np.float32]) -> list[tuple[str, Box]]:
     """A stamp's regions: its border (long strokes) and its text lines and marks, top down."""
     mask = (ink > INK).astype(np.uint8)
     height, width = mask.shape
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
-    long = [i for i in range(1, count) if stats[i, 2] > 0.5 * width or stats[i, 3] > 0.5 * height]
-    small = [int(stats[i, 3]) for i in range(1, count) if i not in long and stats[i, 4] >= 8]
+    labels, stats, long = _frame(mask > 0)
+    small = [int(stats[i, 3]) for i in range(1, len(stats)) if i not in long and stats[i, 4] >= 8]
     if not small:
         return [("whole", (0, 0, width, height))]
     glyph = max(4, int(np.median(small)))
@@ -342,13 +474,21 @@ def compare_images(
         valid[max(0, y) : y + h, max(0, x) : x + w] = False
     difference = difference_map(ink_a, aligned_ink, valid)
     parts = stamp_parts(ink_a) if mode == "stamp" else grid_cells(ink_a.shape)
-    scored = [_score(name, box, ink_a, aligned_ink, difference, valid, mode) for name, box in parts]
+    fidelity = _Fidelity.of(ink_a, aligned_ink, valid) if mode == "stamp" else None
+    frame = fidelity.correlation(fidelity.frame) if fidelity else None
+    scored = [
+        _score(name, box, ink_a, aligned_ink, difference, valid, fidelity, frame)
+        for name, box in parts
+    ]
     regions = judge(
         [replace(r, box=_scaled(r.box, 1 / scale_a)) for r in scored if r is not None],
         mode,
         thresholds,
     )
-    measurements = _measure(homography, inliers, ecc, a, aligned_b, ink_a, aligned_ink)
+    text = fidelity.correlation(fidelity.text) if fidelity else None
+    measurements = _measure(
+        homography, inliers, ecc, a, aligned_b, ink_a, aligned_ink, valid, (text, frame)
+    )
     return Comparison(
         homography=homography,
         measurements=measurements,
@@ -358,7 +498,8 @@ def compare_images(
         aligned_b=np.asarray(aligned_b, np.uint8),
         a_work=a,
         ignored=list(ignore or []),
-        ink_differs=measurements.ink_delta_e >= thresholds.delta_e,
+        ink_differs=measurements.ink_angle_deg >= thresholds.ink_angle,
+        text_differs=mode == "stamp" and measurements.text_departure >= thresholds.text_departure,
         thresholds=thresholds,
         mode=mode,
     )
@@ -371,9 +512,11 @@ def _score(
     ink_b: NDArray[np.float32],
     difference: NDArray[np.float32],
     valid: NDArray[np.bool_],
-    mode: str,
+    fidelity: _Fidelity | None,
+    frame: float | None,
 ) -> RegionScore | None:
-    """What one region measures; whether that is a difference is `judge`'s call."""
+    """What one region measures; whether that is a difference is `judge`'s call. With
+    `fidelity` (stamps) a line's text, or the border, is also held against the frame."""
     x, y, w, h = box
     inside = valid[y : y + h, x : x + w]
     union = np.maximum(ink_a, ink_b)[y : y + h, x : x + w]
@@ -382,10 +525,22 @@ def _score(
     content = float(difference[y : y + h, x : x + w][inside].mean()) / max(
         float(union[inside].mean()), 0.02
     )
-    resize, shift = 0.0, 0.0
-    if mode == "stamp" and name.startswith("line"):
-        resize, shift = _geometry_change(ink_a, ink_b, box)
-    return RegionScore(name, box, round(min(content, 1.0), 4), round(resize, 4), round(shift, 4))
+    resize, shift, departed = 0.0, 0.0, 0.0
+    if fidelity is not None:
+        line = name.startswith("line")
+        if line:
+            resize, shift = _geometry_change(ink_a, ink_b, box)
+        own = fidelity.correlation(fidelity.text if line else fidelity.frame, box)
+        if own is not None:
+            departed = departure(own, 1.0 if frame is None else frame)
+    return RegionScore(
+        name,
+        box,
+        round(min(content, 1.0), 4),
+        round(resize, 4),
+        round(shift, 4),
+        departure=round(departed, 4),
+    )
 
 
 def _geometry_change(
@@ -410,12 +565,15 @@ def judge(regions: list[RegionScore], mode: str, thresholds: Thresholds) -> list
 
     A stamp's lines may differ in content up to `variable_parts` of them (date, counter),
     as long as they keep their size and place; the border and every other line must agree.
+    A region differs in content when enough of its ink differs; a stamp's part also when
+    its fidelity falls short of the frame's.
     """
     measured = [
         replace(
             r,
             geometry=round(max(r.resize / thresholds.size, r.shift / thresholds.shift), 4),
-            differs=r.difference >= thresholds.content,
+            differs=r.difference >= thresholds.content
+            or (mode == "stamp" and r.departure >= thresholds.line_departure),
             variable=False,
         )
         for r in regions
@@ -476,8 +634,12 @@ def summary(comparison: Comparison) -> dict[str, object]:
             "aspect_deviation": m.aspect_deviation,
             "shear": m.shear,
             "ink_delta_e": m.ink_delta_e,
+            "ink_angle_deg": m.ink_angle_deg,
             "inliers": m.inliers,
             "ecc": m.ecc,
+            "text_fidelity": m.text_fidelity,
+            "frame_fidelity": m.frame_fidelity,
+            "text_departure": round(m.text_departure, 4),
         },
         "regions": [
             {
@@ -487,6 +649,7 @@ def summary(comparison: Comparison) -> dict[str, object]:
                 "geometry": r.geometry,
                 "resize": r.resize,
                 "shift": r.shift,
+                "departure": r.departure,
                 "differs": r.differs,
                 "variable": r.variable,
             }

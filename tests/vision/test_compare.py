@@ -81,8 +81,10 @@ def test_a_comparison_is_judged_again_against_other_thresholds_without_measuring
     specimen = WORLD.specimen(2)
     altered = with_text(specimen, "X7", 1 / 3, 1.2, 3)
     result = compare_images(specimen, transformed(altered, 4.0, 0.9))
-    lax = result.judged(Thresholds(content=1.01, size=10.0, shift=10.0, delta_e=1e3))
-    strict = result.judged(Thresholds(content=0.01, variable_parts=0, size=1e-3, shift=1e-3))
+    lax = result.judged(
+        Thresholds(size=10.0, shift=10.0, line_departure=10.0, text_departure=10.0, ink_angle=90)
+    )
+    strict = result.judged(Thresholds(variable_parts=0, size=1e-3, shift=1e-3, line_departure=-1.0))
     assert lax.verdict == "consistent", summary(lax)
     assert strict.verdict == "differences found"
     assert [r.difference for r in lax.regions] == [r.difference for r in result.regions]
