@@ -514,7 +514,7 @@ def train(
 def calibrate(
     specimens: Annotated[int, typer.Option(min=20, help="validation library size")] = 1000,
     queries: Annotated[int, typer.Option(min=10, help="validation queries per split")] = 120,
-    pairs: Annotated[int, typer.Option(min=10, help="validation forgery pairs")] = 150,
+    pairs: Annotated[int, typer.Option(min=10, help="forgery pairs per validation world")] = 150,
     search: Annotated[bool, typer.Option(help="calibrate search's fusion and decision")] = True,
     comparison: Annotated[bool, typer.Option(help="calibrate the comparison verdict")] = True,
     work: Annotated[Path, typer.Option(help="scratch folder")] = Path("data/calibration"),

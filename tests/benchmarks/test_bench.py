@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from app.cli import cli
 from benchmarks.run import BenchOptions, run_benchmark
 
 
@@ -36,6 +38,15 @@ def test_tiny_bench_writes_results_plots_and_contact_sheet(tmp_path: Path) -> No
     assert written["compare"]["pairs"] == 4
     assert (tmp_path / "compare_roc.png").is_file()
     assert not (tmp_path / "work").exists()
+
+    # the comparison alone, run again: merged beside the rest, the table redrawn with it
+    args = ["bench", "--quick", "--compare-only", "--specimens", "12", "--out", str(tmp_path)]
+    outcome = CliRunner().invoke(cli, args)
+    assert outcome.exit_code == 0, outcome.output
+    merged = json.loads((tmp_path / "results.json").read_text())
+    assert merged["compare"]["pairs"] == 20
+    assert merged["methods"] == written["methods"]
+    assert "Comparison (20 genuine phone photos" in (tmp_path / "results.md").read_text()
 
 
 @pytest.mark.slow

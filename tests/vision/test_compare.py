@@ -13,6 +13,8 @@ import pytest
 from benchmarks.calibrate import fit_thresholds
 from benchmarks.compare_bench import Measured
 from vision.compare import AlignmentError, Thresholds, compare_images, summary
+from vision.synth.design import forge
+from vision.synth.photo import render_specimen
 from vision.synth.world import SyntheticWorld
 
 WORLD = SyntheticWorld(seed=3, specimens=4)
@@ -110,3 +112,38 @@ def test_calibration_keeps_genuine_photos_within_budget_and_catches_the_rest() -
     assert evidence["genuine_flag_rate"] == 0.0
     assert evidence["forged_flag_rate"] == 1.0
     assert all(c.judged(thresholds).verdict == "consistent" for c in genuine)
+
+
+def forged_rescan(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A specimen, another clean impression of it and one of a forged variant (same date
+    and counter, so nothing varies but what the forger changed), both turned and shrunk."""
+    design = WORLD.designs[0]
+    inking = WORLD.specimen_inking(0)
+    genuine = render_specimen(design, inking.date, inking.counter, seed=11)
+    forged = render_specimen(
+        forge(design, kind, np.random.default_rng(5)), inking.date, inking.counter, seed=11
+    )
+    return WORLD.specimen(0), transformed(genuine, 5.0, 0.85), transformed(forged, 5.0, 0.85)
+
+
+def test_text_in_another_font_falls_short_of_the_frame_and_is_found() -> None:
+    specimen, genuine, forged = forged_rescan("font")
+    strict = Thresholds(text_departure=0.1)  # clean rescans: no photo's blur to allow for
+    same = compare_images(specimen, genuine, thresholds=strict)
+    other = compare_images(specimen, forged, thresholds=strict)
+    assert same.verdict == "consistent", summary(same)
+    assert same.measurements.text_departure < 0.05
+    assert other.measurements.text_departure > 3 * same.measurements.text_departure + 0.05
+    assert "text" in other.differing, summary(other)
+    assert other.measurements.frame_fidelity is not None
+    assert other.measurements.frame_fidelity > 0.95  # the border is the specimen's
+
+
+def test_another_ink_turns_the_ink_direction_whatever_its_darkness() -> None:
+    specimen, genuine, forged = forged_rescan("ink")
+    faint = np.asarray(255 - (255 - genuine.astype(np.float32)) * 0.55, np.uint8)
+    for same in (genuine, faint):
+        assert compare_images(specimen, same).measurements.ink_angle_deg < 5.0
+    other = compare_images(specimen, forged, thresholds=Thresholds())
+    assert other.measurements.ink_angle_deg > 15.0
+    assert "ink colour" in other.differing
