@@ -1,12 +1,13 @@
 """Document comparison: align image B onto image A, then show and measure where they differ.
 
 Works for a stamp photo against its specimen and for any two images of one document.
-Alignment: SIFT on the ink maps, ratio test, RANSAC homography, refined by ECC on the
-ink maps; a clear `AlignmentError` when the two cannot be aligned. Differences are taken
-between ink maps (paper, light and ink darkness normalised away) after a small blur, so a
-photo's softness does not count; each cell of a grid over A gets a score, and the verdict
-lists the cells whose difference stands out. Regions the caller marks as variable (the
-date band and counter of a stamp) are left out of scores and verdict.
+Alignment: SIFT on the ink maps, ratio test, one match per keypoint, RANSAC homography,
+refined by ECC on the ink maps; a clear `AlignmentError` when the two cannot be aligned.
+Differences are taken between ink maps (paper, light and ink darkness normalised away)
+after a small blur, so a photo's softness does not count; each region of A (a stamp's
+lines and border, a document's grid cells) gets scores, and the verdict lists the regions
+whose difference stands out. Regions the caller marks as variable (the date band and
+counter of a stamp) are left out of scores and verdict.
 
 A stamp is judged against itself as much as against the specimen: a photo's blur, faint
 ink and voids degrade the frame (border, rings) and the text alike, while a forger's
@@ -402,7 +403,7 @@ class _Fidelity:
 
     def text_fidelity(self, lines: list[Box]) -> float | None:
         """The text's correlation: each line at its best place, the rest (arc text, marks)
-        as aligned; weighted by their pixels."""
+        tile by tile; weighted by their pixels."""
         rest = self.text.copy()
         total, pixels = 0.0, 0
         for box in lines:
