@@ -369,7 +369,8 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Align one image onto another (or a photo onto a specimen) and show what differs."""
-    from vision.compare import AlignmentError, compare_images, summary
+    from vision.alignment import AlignmentError
+    from vision.compare import compare_images, summary
     from vision.imageio import decode_image, encode_png
     from vision.localise import primary_crop
 

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.metrics import percentiles
-from vision.compare import THRESHOLDS, AlignmentError, Comparison, Thresholds, compare_images
+from vision.alignment import AlignmentError
+from vision.compare import THRESHOLDS, Comparison, Thresholds, compare_images
 from vision.localise import primary_crop
 from vision.synth.world import SyntheticWorld
 

@@ -1,21 +1,13 @@
 """Document comparison: align image B onto image A, then show and measure where they differ.
 
 Works for a stamp photo against its specimen and for any two images of one document.
-Alignment: SIFT on the ink maps, ratio test, one match per keypoint, RANSAC homography,
-refined by ECC on the ink maps; a clear `AlignmentError` when the two cannot be aligned.
+Alignment is `vision.alignment` (a clear `AlignmentError` when the two cannot be aligned).
 Differences are taken between ink maps (paper, light and ink darkness normalised away)
 after a small blur, so a photo's softness does not count; each region of A (a stamp's
 lines and border, a document's grid cells) gets scores, and the verdict lists the regions
 whose difference stands out. Regions the caller marks as variable (the date band and
-counter of a stamp) are left out of scores and verdict.
-
-A stamp is judged against itself as much as against the specimen: a photo's blur, faint
-ink and voids degrade the frame (border, rings) and the text alike, while a forger's
-font, spacing or layout changes the text only. So the text's fidelity to the specimen
-(correlation of the aligned ink) is measured beside the frame's, and it is the text
-falling short of the frame that counts. Ink colour is compared as the direction of the
-ink's optical density (Beer-Lambert): how dark an impression is changes its length, not
-its direction.
+counter of a stamp) are left out of scores and verdict. A stamp's text is also held
+against its frame, and the ink's colour measured, by `vision.fidelity`.
 """
 
 from __future__ import annotations
@@ -28,21 +20,13 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from vision.alignment import initial_homography, refine
+from vision.fidelity import INK, Box, Fidelity, departure, frame_components, ink_angle, ink_delta_e
 from vision.normalise import flatten, ink_map, resize_max
-from vision.verify import plausible
 
 WORK_SIDE = 640
-MIN_INLIERS = 12
-RATIO = 0.8
 GRID = 4  # cells per side of a document's grid
-INK = 0.4  # ink map level counted as ink
 LOST = 1.0  # resize and shift of a line found in only one image: beyond any tolerance
-FIDELITY_BLUR = 1.6  # px at WORK_SIDE: fidelity looks past a photo's softness
-MIN_PIXELS = 50  # fewer pixels of a part in view: its fidelity is not measured
-SLACK_PX = 3  # how far, at WORK_SIDE, a line may sit off the one view of the whole stamp
-ECC_SCALE = 0.5  # ECC refines the view at half the working size: four times faster
-TILE_PX = 80  # marks that are not text lines (border, dots, arc text) are placed tile by tile
-Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,10 +53,6 @@ class Thresholds:
 
 THRESHOLDS_FILE = Path(__file__).parent / "models" / "compare_thresholds.json"
 THRESHOLDS = Thresholds.load(THRESHOLDS_FILE)
-
-
-class AlignmentError(ValueError):
-    """The two images cannot be aligned (too few shared features, or an impossible view)."""
 
 
 @dataclass(frozen=True)
@@ -167,83 +147,6 @@ def _ink(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
     return np.asarray(ink_map(flatten(rgb)), dtype=np.float32)
 
 
-_SIFT = cv2.SIFT.create(nfeatures=2000, contrastThreshold=0.02)
-_MATCHER = cv2.BFMatcher(cv2.NORM_L2)
-
-
-def _initial_homography(
-    ink_a: NDArray[np.float32], ink_b: NDArray[np.float32]
-) -> tuple[NDArray[np.float64], int]:
-    a8 = (255 - ink_a * 255).astype(np.uint8)
-    b8 = (255 - ink_b * 255).astype(np.uint8)
-    keys_a, desc_a = _SIFT.detectAndCompute(a8, None)
-    keys_b, desc_b = _SIFT.detectAndCompute(b8, None)
-    if desc_a is None or desc_b is None or len(keys_a) < 4 or len(keys_b) < 4:
-        raise AlignmentError("cannot align: one image shows too little ink or detail")
-    pairs = _MATCHER.knnMatch(desc_b, desc_a, k=2)
-    good = _one_to_one(
-        [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
-    )
-    if len(good) < MIN_INLIERS:
-        raise AlignmentError(f"cannot align: only {len(good)} matching points (need {MIN_INLIERS})")
-    source = np.array([keys_b[m.queryIdx].pt for m in good], np.float32)
-    target = np.array([keys_a[m.trainIdx].pt for m in good], np.float32)
-    homography, mask = cv2.findHomography(source, target, cv2.USAC_MAGSAC, 4.0, maxIters=4000)
-    inliers = int(mask.sum()) if mask is not None else 0
-    if homography is None or inliers < MIN_INLIERS:
-        raise AlignmentError(
-            f"cannot align: only {inliers} consistent matches (need {MIN_INLIERS})"
-        )
-    matrix = np.asarray(homography, dtype=np.float64)
-    if not plausible(matrix):
-        raise AlignmentError("cannot align: the only consistent view is physically impossible")
-    return matrix, inliers
-
-
-def _one_to_one(matches: list[cv2.DMatch]) -> list[cv2.DMatch]:
-    """The closest match for each of A's keypoints. A photo's page pattern or a repeated
-    mark can send many of B's keypoints to one of A's; RANSAC then settles on a view that
-    squeezes B to a point, which is refused as impossible, and the pair cannot be aligned."""
-    best: dict[int, cv2.DMatch] = {}
-    for match in matches:
-        if match.trainIdx not in best or match.distance < best[match.trainIdx].distance:
-            best[match.trainIdx] = match
-    return list(best.values())
-
-
-def _refine(
-    ink_a: NDArray[np.float32], ink_b: NDArray[np.float32], homography: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], float | None]:
-    """ECC on blurred ink maps, starting from the feature homography; kept unless the
-    refined view is impossible. It runs at ECC_SCALE of the working size (the fine
-    placement of each line is left to the comparison's slack)."""
-    a, b = (
-        cv2.resize(
-            cv2.GaussianBlur(ink, (0, 0), 1.5),
-            None,
-            fx=ECC_SCALE,
-            fy=ECC_SCALE,
-            interpolation=cv2.INTER_AREA,
-        )
-        for ink in (ink_a, ink_b)
-    )
-    to_small = np.diag([ECC_SCALE, ECC_SCALE, 1.0])
-    small = to_small @ homography @ np.linalg.inv(to_small)
-    warp = np.linalg.inv(small).astype(np.float32)  # ECC warps A's grid into B
-    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
-    try:
-        ecc, refined = cv2.findTransformECC(  # type: ignore[call-overload]
-            a, b, warp, cv2.MOTION_HOMOGRAPHY, criteria, None, 5
-        )
-    except cv2.error:
-        return homography, None
-    candidate = np.linalg.inv(to_small) @ np.linalg.inv(refined.astype(np.float64)) @ to_small
-    candidate /= candidate[2, 2]
-    if not plausible(candidate):
-        return homography, None
-    return candidate, float(ecc)
-
-
 def _measure(
     homography: NDArray[np.float64],
     inliers: int,
@@ -265,172 +168,13 @@ def _measure(
         rotation_deg=round(rotation, 2),
         aspect_deviation=round(abs(sx / max(sy, 1e-9) - 1), 4),
         shear=round(shear, 4),
-        ink_delta_e=round(_ink_delta_e(rgb_a, ink_a, rgb_b_aligned, ink_b), 2),
-        ink_angle_deg=round(_ink_angle(rgb_a, ink_a, rgb_b_aligned, ink_b, valid), 2),
+        ink_delta_e=round(ink_delta_e(rgb_a, ink_a, rgb_b_aligned, ink_b), 2),
+        ink_angle_deg=round(ink_angle(rgb_a, ink_a, rgb_b_aligned, ink_b, valid), 2),
         inliers=inliers,
         ecc=None if ecc is None else round(ecc, 4),
         text_fidelity=None if fidelity[0] is None else round(fidelity[0], 4),
         frame_fidelity=None if fidelity[1] is None else round(fidelity[1], 4),
     )
-
-
-def _ink_delta_e(
-    rgb_a: NDArray[np.uint8],
-    ink_a: NDArray[np.float32],
-    rgb_b: NDArray[np.uint8],
-    ink_b: NDArray[np.float32],
-) -> float:
-    """Delta E (CIE76) between the mean Lab colours of the two images' strongest ink, each
-    taken relative to its own paper."""
-
-    def mean_lab(rgb: NDArray[np.uint8], ink: NDArray[np.float32]) -> NDArray[np.float32]:
-        # colours relative to the paper, so the light and the camera's white balance cancel
-        balanced = np.asarray(np.clip(flatten(rgb) * 255, 0, 255), np.uint8)
-        lab = cv2.cvtColor(balanced, cv2.COLOR_RGB2LAB).astype(np.float32).reshape(-1, 3)
-        strength = ink.reshape(-1)
-        mask = strength >= min(0.5, float(np.percentile(strength, 95)))
-        picked = lab[mask] if mask.sum() >= 20 else lab
-        # OpenCV's 8-bit Lab: L scaled to 0..255, a and b offset by 128
-        return np.asarray(
-            picked.mean(axis=0) * np.array([100 / 255, 1, 1]) - np.array([0, 128, 128]),
-            np.float32,
-        )
-
-    return float(np.linalg.norm(mean_lab(rgb_a, ink_a) - mean_lab(rgb_b, ink_b)))
-
-
-def _ink_angle(
-    rgb_a: NDArray[np.uint8],
-    ink_a: NDArray[np.float32],
-    rgb_b: NDArray[np.uint8],
-    ink_b: NDArray[np.float32],
-    valid: NDArray[np.bool_],
-) -> float:
-    """Degrees between the two inks' optical-density directions, each relative to its own
-    paper. Density is -log(transmitted light): a lighter or darker impression of one ink
-    (pressure, a worn pad, blur that mixes ink with paper) scales it, another ink turns it.
-    B's ink is read only on A's strokes, so another stamp overlapping the photo does not
-    lend its colour."""
-
-    def direction(
-        rgb: NDArray[np.uint8], ink: NDArray[np.float32], where: NDArray[np.bool_]
-    ) -> NDArray[np.float64]:
-        density = -np.log(np.clip(flatten(rgb), 0.03, 1.0)).reshape(-1, 3)
-        strength, inside = ink.reshape(-1), where.reshape(-1)
-        if not inside.any():
-            inside = np.ones_like(inside)
-        level = max(0.35, 0.6 * float(np.percentile(strength[inside], 97)))
-        picked = density[(strength > level) & inside]
-        vector = (picked if len(picked) >= 20 else density[inside]).sum(axis=0)
-        return np.asarray(vector / max(float(np.linalg.norm(vector)), 1e-9), np.float64)
-
-    strokes = cv2.dilate((ink_a > INK).astype(np.uint8), np.ones((5, 5), np.uint8))
-    on_strokes = valid & strokes.astype(bool)
-    cosine = float(
-        np.clip(direction(rgb_a, ink_a, valid) @ direction(rgb_b, ink_b, on_strokes), -1.0, 1.0)
-    )
-    return float(np.degrees(np.arccos(cosine)))
-
-
-def departure(fidelity: float, frame: float) -> float:
-    """How far a part's fidelity to the specimen falls short of what the photo explains:
-    blur, faint ink and voids cost the frame and the text alike, so half the frame's
-    shortfall is allowed for."""
-    return (1.0 - fidelity) - 0.5 * (1.0 - frame)
-
-
-def _frame(mask: NDArray[np.bool_]) -> tuple[NDArray[np.int32], NDArray[np.int32], list[int]]:
-    """Connected ink components, and which of them are long strokes (a border, a ring)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
-    height, width = mask.shape
-    long = [i for i in range(1, count) if stats[i, 2] > 0.5 * width or stats[i, 3] > 0.5 * height]
-    return np.asarray(labels, np.int32), np.asarray(stats, np.int32), long
-
-
-@dataclass(frozen=True)
-class _Fidelity:
-    """The two inks blurred alike, and where A's text and frame lie (within B's view)."""
-
-    a: NDArray[np.float32]
-    b: NDArray[np.float32]
-    text: NDArray[np.bool_]
-    frame: NDArray[np.bool_]
-
-    @classmethod
-    def of(
-        cls, ink_a: NDArray[np.float32], ink_b: NDArray[np.float32], valid: NDArray[np.bool_]
-    ) -> _Fidelity:
-        mask = ink_a > INK
-        labels, _, long = _frame(mask)
-        is_long = np.isin(labels, long)
-        near = np.ones((7, 7), np.uint8)
-        frame = cv2.dilate(is_long.astype(np.uint8), near).astype(bool) & valid
-        text = cv2.dilate((mask & ~is_long).astype(np.uint8), near).astype(bool) & valid & ~frame
-        blur = FIDELITY_BLUR
-        return cls(
-            np.asarray(cv2.GaussianBlur(ink_a, (0, 0), blur), np.float32),
-            np.asarray(cv2.GaussianBlur(ink_b, (0, 0), blur), np.float32),
-            text,
-            frame,
-        )
-
-    def local(self, where: NDArray[np.bool_], box: Box) -> tuple[float | None, int]:
-        """Correlation over `where` inside `box`, with B's part at its best place within
-        SLACK_PX: paper is not flat and a hand-inked stamp not rigid, so one view leaves a
-        line a pixel or two off, which costs thin strokes much of their correlation.
-        Also how many pixels were compared."""
-        x, y, w, h = box
-        height, width = where.shape
-        x0, y0 = max(x, SLACK_PX), max(y, SLACK_PX)
-        x1, y1 = min(x + w, width - SLACK_PX), min(y + h, height - SLACK_PX)
-        inside = where[y0:y1, x0:x1].astype(np.float32)
-        count = int(inside.sum())
-        if count < MIN_PIXELS:
-            return None, 0
-        # masked Pearson correlation at every shift at once: sums over the mask of a*b, b
-        # and b*b are three correlations of B's window with fixed templates
-        a = self.a[y0:y1, x0:x1] * inside
-        mean_a = float(a.sum()) / count
-        var_a = float((a * a).sum()) / count - mean_a**2
-        window = self.b[y0 - SLACK_PX : y1 + SLACK_PX, x0 - SLACK_PX : x1 + SLACK_PX]
-        sum_ab = cv2.matchTemplate(window, a, cv2.TM_CCORR) / count
-        mean_b = cv2.matchTemplate(window, inside, cv2.TM_CCORR) / count
-        var_b = cv2.matchTemplate(window * window, inside, cv2.TM_CCORR) / count - mean_b**2
-        if var_a < 1e-8 or float(var_b.max()) < 1e-8:
-            return 0.0, count
-        correlation = (sum_ab - mean_a * mean_b) / np.sqrt(var_a * np.maximum(var_b, 1e-8))
-        return float(np.clip(correlation.max(), -1.0, 1.0)), count
-
-    def text_fidelity(self, lines: list[Box]) -> float | None:
-        """The text's correlation: each line at its best place, the rest (arc text, marks)
-        tile by tile; weighted by their pixels."""
-        rest = self.text.copy()
-        total, pixels = 0.0, 0
-        for box in lines:
-            value, count = self.local(self.text, box)
-            x, y, w, h = box
-            rest[y : y + h, x : x + w] = False
-            if value is not None:
-                total, pixels = total + value * count, pixels + count
-        for value, count in self._tiles(rest):
-            total, pixels = total + value * count, pixels + count
-        return total / pixels if pixels else None
-
-    def tiled(self, where: NDArray[np.bool_]) -> float | None:
-        """Correlation over `where`, tile by tile, each tile at its best place."""
-        measured = self._tiles(where)
-        pixels = sum(count for _, count in measured)
-        return sum(value * count for value, count in measured) / pixels if pixels else None
-
-    def _tiles(self, where: NDArray[np.bool_]) -> list[tuple[float, int]]:
-        height, width = where.shape
-        measured = []
-        for y in range(0, height, TILE_PX):
-            for x in range(0, width, TILE_PX):
-                value, count = self.local(where, (x, y, TILE_PX, TILE_PX))
-                if value is not None:
-                    measured.append((value, count))
-        return measured
 
 
 def grid_cells(shape: tuple[int, ...]) -> list[tuple[str, Box]]:
@@ -449,7 +193,7 @@ def stamp_parts(ink: NDArray[np.float32]) -> list[tuple[str, Box]]:
     """A stamp's regions: its border (long strokes) and its text lines and marks, top down."""
     mask = (ink > INK).astype(np.uint8)
     height, width = mask.shape
-    labels, stats, long = _frame(mask > 0)
+    labels, stats, long = frame_components(mask > 0)
     small = [int(stats[i, 3]) for i in range(1, len(stats)) if i not in long and stats[i, 4] >= 8]
     if not small:
         return [("whole", (0, 0, width, height))]
@@ -530,8 +274,8 @@ def compare_images(
     a, scale_a = resize_max(rgb_a, WORK_SIDE)
     b, _ = resize_max(rgb_b, WORK_SIDE)
     ink_a, ink_b = _ink(a), _ink(b)
-    homography, inliers = _initial_homography(ink_a, ink_b)
-    homography, ecc = _refine(ink_a, ink_b, homography)
+    homography, inliers = initial_homography(ink_a, ink_b)
+    homography, ecc = refine(ink_a, ink_b, homography)
     size = (a.shape[1], a.shape[0])
     aligned_b = np.asarray(
         cv2.warpPerspective(b, homography, size, borderMode=cv2.BORDER_REPLICATE), np.uint8
@@ -543,7 +287,7 @@ def compare_images(
         valid[max(0, y) : y + h, max(0, x) : x + w] = False
     difference = difference_map(ink_a, aligned_ink, valid)
     parts = stamp_parts(ink_a) if mode == "stamp" else grid_cells(ink_a.shape)
-    fidelity = _Fidelity.of(ink_a, aligned_ink, valid) if mode == "stamp" else None
+    fidelity = Fidelity.of(ink_a, aligned_ink, valid) if mode == "stamp" else None
     frame = fidelity.tiled(fidelity.frame) if fidelity else None
     scored = [
         _score(name, box, ink_a, aligned_ink, difference, valid, fidelity, frame)
@@ -582,7 +326,7 @@ def _score(
     ink_b: NDArray[np.float32],
     difference: NDArray[np.float32],
     valid: NDArray[np.bool_],
-    fidelity: _Fidelity | None,
+    fidelity: Fidelity | None,
     frame: float | None,
 ) -> RegionScore | None:
     """What one region measures; whether that is a difference is `judge`'s call. With

@@ -19,7 +19,7 @@ from app.deps import Identifier, OfficerDep, ServicesDep, SessionDep, read_uploa
 from app.pages import templates
 from app.queries import query_photo, query_result
 from app.search import SearchFilters
-from vision.compare import AlignmentError
+from vision.alignment import AlignmentError
 from vision.imageio import decode_image
 
 router = APIRouter()

@@ -12,7 +12,8 @@ import pytest
 
 from benchmarks.calibrate import fit_thresholds
 from benchmarks.compare_bench import Measured
-from vision.compare import AlignmentError, Thresholds, compare_images, summary
+from vision.alignment import AlignmentError
+from vision.compare import Thresholds, compare_images, summary
 from vision.synth.design import forge
 from vision.synth.photo import render_specimen
 from vision.synth.world import SyntheticWorld
