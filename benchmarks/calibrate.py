@@ -161,12 +161,13 @@ def calibrate(
 def fit_thresholds(measured: list[Measured]) -> tuple[Thresholds, dict[str, Any]]:
     """The comparison thresholds that flag the most forged variants while flagging at most
     GENUINE_FLAG_BUDGET of the genuine photos that could be aligned (all on the validation
-    world). Pairs that cannot be aligned are flagged whatever the thresholds, so they are
+    worlds). Pairs that cannot be aligned are flagged whatever the thresholds, so they are
     counted in the evidence but left out of the choice.
 
     A comparison differs when a region does, or its text, or its ink; the last two are one
     number each, so for every setting of the region tests the text and ink thresholds are
-    tried on arrays at once."""
+    tried on arrays at once (the same rule as `Comparison.judged`, which the tests hold it
+    to)."""
     aligned = [m.comparison for m in measured if m.comparison is not None]
     forged = np.array([m.forged for m in measured if m.comparison is not None], dtype=bool)
     stamp = np.array([c.mode == "stamp" for c in aligned], dtype=bool)

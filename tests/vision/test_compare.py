@@ -113,6 +113,7 @@ def test_calibration_keeps_genuine_photos_within_budget_and_catches_the_rest() -
     assert evidence["genuine_flag_rate"] == 0.0
     assert evidence["forged_flag_rate"] == 1.0
     assert all(c.judged(thresholds).verdict == "consistent" for c in genuine)
+    assert all(c.judged(thresholds).verdict == "differences found" for c in forged)
 
 
 def forged_rescan(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
