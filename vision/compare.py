@@ -289,34 +289,42 @@ def compare_images(
     parts = stamp_parts(ink_a) if mode == "stamp" else grid_cells(ink_a.shape)
     fidelity = Fidelity.of(ink_a, aligned_ink, valid) if mode == "stamp" else None
     frame = fidelity.tiled(fidelity.frame) if fidelity else None
+    # each text line at its best place, once: for its own region and for the whole text
+    fits = {
+        box: fidelity.local(fidelity.text, box)
+        for name, box in parts
+        if fidelity and name.startswith("line")
+    }
     scored = [
-        _score(name, box, ink_a, aligned_ink, difference, valid, fidelity, frame)
+        _score(
+            name,
+            box,
+            ink_a,
+            aligned_ink,
+            difference,
+            valid,
+            fidelity is not None,
+            fits[box][0] if box in fits else frame,
+            frame,
+        )
         for name, box in parts
     ]
-    regions = judge(
-        [replace(r, box=_scaled(r.box, 1 / scale_a)) for r in scored if r is not None],
-        mode,
-        thresholds,
-    )
-    lines = [box for name, box in parts if name.startswith("line")]
-    text = fidelity.text_fidelity(lines) if fidelity else None
+    text = fidelity.text_fidelity(fits) if fidelity else None
     measurements = _measure(
         homography, inliers, ecc, a, aligned_b, ink_a, aligned_ink, valid, (text, frame)
     )
-    return Comparison(
+    unjudged = Comparison(
         homography=homography,
         measurements=measurements,
-        regions=regions,
+        regions=[replace(r, box=_scaled(r.box, 1 / scale_a)) for r in scored if r is not None],
         overlay=overlay(ink_a, aligned_ink),
         heatmap=heatmap(a, difference),
         aligned_b=np.asarray(aligned_b, np.uint8),
         a_work=a,
         ignored=list(ignore or []),
-        ink_differs=measurements.ink_angle_deg >= thresholds.ink_angle,
-        text_differs=mode == "stamp" and measurements.text_departure >= thresholds.text_departure,
-        thresholds=thresholds,
         mode=mode,
     )
+    return unjudged.judged(thresholds)
 
 
 def _score(
@@ -326,11 +334,13 @@ def _score(
     ink_b: NDArray[np.float32],
     difference: NDArray[np.float32],
     valid: NDArray[np.bool_],
-    fidelity: Fidelity | None,
+    stamp: bool,
+    fidelity: float | None,
     frame: float | None,
 ) -> RegionScore | None:
-    """What one region measures; whether that is a difference is `judge`'s call. With
-    `fidelity` (stamps) a line's text, or the border, is also held against the frame."""
+    """What one region measures; whether that is a difference is `judge`'s call. On a
+    `stamp` the region's `fidelity` (a line's text, or the frame) is held against the
+    frame's, and a line's size and place are measured."""
     x, y, w, h = box
     inside = valid[y : y + h, x : x + w]
     union = np.maximum(ink_a, ink_b)[y : y + h, x : x + w]
@@ -340,13 +350,11 @@ def _score(
         float(union[inside].mean()), 0.02
     )
     resize, shift, departed = 0.0, 0.0, 0.0
-    if fidelity is not None:
-        line = name.startswith("line")
-        if line:
+    if stamp:
+        if name.startswith("line"):
             resize, shift = _geometry_change(ink_a, ink_b, box)
-        own = fidelity.local(fidelity.text, box)[0] if line else frame
-        if own is not None:
-            departed = departure(own, 1.0 if frame is None else frame)
+        if fidelity is not None:
+            departed = departure(fidelity, 1.0 if frame is None else frame)
     return RegionScore(
         name,
         box,

@@ -155,26 +155,18 @@ class Fidelity:
         correlation = (sum_ab - mean_a * mean_b) / np.sqrt(var_a * np.maximum(var_b, 1e-8))
         return float(np.clip(correlation.max(), -1.0, 1.0)), count
 
-    def text_fidelity(self, lines: list[Box]) -> float | None:
-        """The text's correlation: each line at its best place, the rest (arc text, marks)
-        tile by tile; weighted by their pixels."""
+    def text_fidelity(self, lines: dict[Box, tuple[float | None, int]]) -> float | None:
+        """The text's correlation: the lines at their best places (`local` of each line's
+        box), the rest (arc text, marks) tile by tile; weighted by their pixels."""
         rest = self.text.copy()
-        total, pixels = 0.0, 0
-        for box in lines:
-            value, count = self.local(self.text, box)
-            x, y, w, h = box
+        for x, y, w, h in lines:
             rest[y : y + h, x : x + w] = False
-            if value is not None:
-                total, pixels = total + value * count, pixels + count
-        for value, count in self._tiles(rest):
-            total, pixels = total + value * count, pixels + count
-        return total / pixels if pixels else None
+        measured = [(value, count) for value, count in lines.values() if value is not None]
+        return _weighted(measured + self._tiles(rest))
 
     def tiled(self, where: NDArray[np.bool_]) -> float | None:
         """Correlation over `where`, tile by tile, each tile at its best place."""
-        measured = self._tiles(where)
-        pixels = sum(count for _, count in measured)
-        return sum(value * count for value, count in measured) / pixels if pixels else None
+        return _weighted(self._tiles(where))
 
     def _tiles(self, where: NDArray[np.bool_]) -> list[tuple[float, int]]:
         height, width = where.shape
@@ -185,3 +177,9 @@ class Fidelity:
                 if value is not None:
                     measured.append((value, count))
         return measured
+
+
+def _weighted(measured: list[tuple[float, int]]) -> float | None:
+    """The mean of correlations weighted by the pixels each was measured on."""
+    pixels = sum(count for _, count in measured)
+    return sum(value * count for value, count in measured) / pixels if pixels else None
