@@ -38,6 +38,24 @@ def test_a_photo_sides_with_its_own_design_against_its_twins() -> None:
         assert totals.sum() == pytest.approx(0.0)  # what one gains in a pair, the other loses
 
 
+def test_unevenly_inked_photos_still_side_with_their_own_design() -> None:
+    """A stamp pressed hard at its rim and lightly in its middle: the words the twins differ
+    by are far fainter in the photo than in either specimen, yet still look like its own."""
+    for photographed, twin in TWINS:
+        query = features_of(WORLD.query_of(photographed, "scan", 7).photo.rgb)
+        contenders = []
+        for design in (twin, photographed):
+            specimen = stamp_features(WORLD.specimen(design))
+            to_specimen, _ = align(query, specimen)
+            assert to_specimen is not None
+            contenders.append(Contender(specimen, to_specimen))
+        h, w = query.ink.shape
+        pressure = np.ones((h, w))
+        pressure[h // 6 : h - h // 6, w // 6 : w - w // 6] = 0.3
+        totals = preference((query.ink * pressure).astype(np.uint8), contenders)
+        assert totals[1] > totals[0], (photographed, totals)
+
+
 def test_specimens_that_cannot_be_aligned_prefer_nobody() -> None:
     query = features_of(WORLD.query_of(4, "scan", 7).photo.rgb)
     own = stamp_features(WORLD.specimen(4))
