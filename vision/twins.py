@@ -89,22 +89,34 @@ def _frame(query_ink: NDArray[np.uint8], contender: Contender) -> _Frame:
 
 
 def _piece_correlations(
-    labels: NDArray[np.int32], count: int, photo: NDArray[np.float32], ink: NDArray[np.float32]
-) -> NDArray[np.float64]:
-    """Pearson correlation of photo and ink within each labelled piece, the photo shifted by
-    up to SLACK_PX either way; the best shift per piece."""
-    flat = labels.ravel()
-    size = np.bincount(flat, minlength=count) + 1e-9
-    ink_sum = np.bincount(flat, ink.ravel(), count)
-    ink_var = np.bincount(flat, (ink * ink).ravel(), count) - ink_sum**2 / size
-    best = np.full(count, -1.0)
-    for dy, dx in itertools.product(range(-SLACK_PX, SLACK_PX + 1), repeat=2):
-        shifted = np.roll(photo, (dy, dx), axis=(0, 1))
-        photo_sum = np.bincount(flat, shifted.ravel(), count)
-        photo_var = np.bincount(flat, (shifted * shifted).ravel(), count) - photo_sum**2 / size
-        covariance = np.bincount(flat, (shifted * ink).ravel(), count) - photo_sum * ink_sum / size
-        correlation = covariance / np.sqrt(np.maximum(photo_var * ink_var, 1e-12))
-        best = np.maximum(best, correlation)
+    labels: NDArray[np.int32],
+    count: int,
+    photo: NDArray[np.float32],
+    inks: tuple[NDArray[np.float32], ...],
+) -> list[NDArray[np.float64]]:
+    """Pearson correlation of the photo with each ink within each labelled piece (label 0:
+    none), the photo shifted by up to SLACK_PX either way; the best shift per piece."""
+    ys, xs = np.nonzero(labels)
+    label = labels[ys, xs]
+    size = np.bincount(label, minlength=count) + 1e-9
+    values = [ink[ys, xs] for ink in inks]
+    sums = [np.bincount(label, v, count) for v in values]
+    variances = [
+        np.bincount(label, v * v, count) - total**2 / size
+        for v, total in zip(values, sums, strict=True)
+    ]
+    padded = np.pad(photo, SLACK_PX, mode="edge").ravel()
+    width = photo.shape[1] + 2 * SLACK_PX
+    at = ys * width + xs  # each pixel's place in the padded photo, shifted by -SLACK_PX
+    best = [np.full(count, -1.0) for _ in inks]
+    for dy, dx in itertools.product(range(2 * SLACK_PX + 1), repeat=2):
+        shifted = padded.take(at + dy * width + dx)
+        photo_sum = np.bincount(label, shifted, count)
+        photo_var = np.bincount(label, shifted * shifted, count) - photo_sum**2 / size
+        for k, (v, total, variance) in enumerate(zip(values, sums, variances, strict=True)):
+            covariance = np.bincount(label, shifted * v, count) - photo_sum * total / size
+            correlation = covariance / np.sqrt(np.maximum(photo_var * variance, 1e-12))
+            best[k] = np.maximum(best[k], correlation)
     return best
 
 
@@ -119,8 +131,7 @@ def side(frame: _Frame, other: NDArray[np.float32], other_covered: NDArray[np.bo
     grown = cv2.dilate(telling.astype(np.uint8), _PIECE)
     count, pieces = cv2.connectedComponents(grown)
     labels = np.asarray(np.where(both, pieces, 0), dtype=np.int32)
-    own = _piece_correlations(labels, count, frame.query, frame.specimen)
-    others = _piece_correlations(labels, count, frame.query, other)
+    own, others = _piece_correlations(labels, count, frame.query, (frame.specimen, other))
     size = np.bincount(labels[telling], minlength=count).astype(np.float64)
     speaks = (size >= MIN_PIXELS) & (np.maximum(own, others) >= LOOKS_LIKE)
     speaks[0] = False  # label 0: outside every piece
