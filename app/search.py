@@ -28,6 +28,7 @@ from vision.features import StampFeatures
 from vision.imageio import ImageLimits, decode_image
 from vision.localise import find_stamps
 from vision.pipeline import (
+    FEATURES,
     Box,
     DecisionModel,
     FusionWeights,
@@ -38,7 +39,7 @@ from vision.pipeline import (
     prior_score,
     vectorise,
 )
-from vision.twins import Contender, preference
+from vision.twins import Contender, head_to_head, narrowest_win
 from vision.verify import Verification, verify
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class SearchOutcome:
     box: Box
     timings_ms: dict[str, float] = field(default_factory=dict)
     others: list[Box] = field(default_factory=list)  # other impressions found on the photo
+    twin_margin: float = 0.0  # how clearly the first result won where it differs from rivals
 
 
 def load_decision(embedder: Embedder) -> tuple[FusionWeights, DecisionModel]:
@@ -101,6 +103,13 @@ def load_decision(embedder: Embedder) -> tuple[FusionWeights, DecisionModel]:
         )
         return weights, DecisionModel()
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in model.items()}
+    if len(fields.get("coefficients", ())) != FEATURES:
+        log.warning(
+            "model %s was calibrated on other decision features: no result will be called a "
+            "match until `stamplib calibrate` is run",
+            embedder.model_id,
+        )
+        return weights, DecisionModel()
     return weights, DecisionModel(**fields)
 
 
@@ -287,10 +296,10 @@ class SearchEngine:
             )
         scored.sort(key=lambda match: -match.score)
         timings.mark("verify")
-        scored = settle_twins(query.features.ink, scored, features, checks)
+        scored, twin_margin = settle_twins(query.features.ink, scored, features, checks)
         timings.mark("twins")
         ranked = [Ranked(m.score, m.agreement, m.inliers, m.verified) for m in scored]
-        decision, confidence = decide(ranked, self.decision_model)
+        decision, confidence = decide(ranked, twin_margin, self.decision_model)
         timings.mark("decide")
         return SearchOutcome(
             decision=decision,
@@ -299,6 +308,7 @@ class SearchEngine:
             box=query.box,
             timings_ms=timings.stages,
             others=others,
+            twin_margin=round(twin_margin, 4),
         )
 
     def search_bytes(
@@ -321,27 +331,34 @@ def settle_twins(
     scored: list[Match],
     features: dict[int, StampFeatures],
     checks: dict[int, Verification],
-) -> list[Match]:
+) -> tuple[list[Match], float]:
     """The first verified results of close score meet in pairs; the one the photo sides with
-    most, where the specimens differ, takes first place (see `vision.twins`)."""
-    verified = [m for m in scored if m.verified]
-    contenders = [
-        (m, homography)
-        for m in verified[:TWIN_ROUND]
-        if verified[0].score - m.score <= TWIN_MARGIN
-        and (homography := checks[m.specimen_id].homography) is not None
+    most, where the specimens differ, takes first place (see `vision.twins`).
+
+    Also how clearly the first result won: its narrowest margin over the others it met, or
+    over the next verified result when no other came close enough to meet it (0 when there
+    is no second verified result). Decisions weigh it."""
+    verified = [
+        (m, Contender(features[m.specimen_id], homography, checks[m.specimen_id].matched))
+        for m in scored
+        if m.verified and (homography := checks[m.specimen_id].homography) is not None
     ]
-    if len(contenders) < 2:
-        return scored
-    totals = preference(
-        query_ink,
-        [
-            Contender(features[m.specimen_id], h, checks[m.specimen_id].matched)
-            for m, h in contenders
-        ],
-    )
-    winner = contenders[int(np.argmax(totals))][0]
-    return [winner, *(m for m in scored if m is not winner)]
+    meeting = [
+        pair
+        for pair in verified[:TWIN_ROUND]
+        if verified[0][0].score - pair[0].score <= TWIN_MARGIN
+    ]
+    settle = len(meeting) >= 2
+    if not settle:
+        meeting = verified[:2]
+    if len(meeting) < 2:
+        return scored, 0.0
+    margins = head_to_head(query_ink, [contender for _, contender in meeting])
+    if not settle:  # the order stands; only how clearly the first verified result wins
+        return scored, narrowest_win(margins, 0)
+    first = int(np.argmax(np.nansum(margins, axis=1)))
+    winner = meeting[first][0]
+    return [winner, *(m for m in scored if m is not winner)], narrowest_win(margins, first)
 
 
 def write_decision(

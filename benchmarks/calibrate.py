@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.search import write_decision
+from app.services import Services
 from benchmarks.compare_bench import Measured, measure_pairs
 from benchmarks.harness import QueryRecord, build_library, search_query
 from vision.compare import THRESHOLDS_FILE, Thresholds, judge
@@ -88,16 +89,27 @@ def fit_logistic(
     return w, b
 
 
-def fit(records: list[QueryRecord]) -> tuple[FusionWeights, DecisionModel, dict[str, Any]]:
-    genuine = [r for r in records if r.truth is not None and r.shortlist]
-    weights = fit_weights(genuine)
-    ranked = [rescored(r, weights) for r in records if r.shortlist]
-    truths = [r.truth for r in records if r.shortlist]
-    features = np.stack([decision_features([item[0] for item in rank]) for rank in ranked])
-    right = np.array(
-        [rank[0][1] == truth for rank, truth in zip(ranked, truths, strict=True)], dtype=float
+def fit_decision(
+    records: list[QueryRecord], weights: FusionWeights
+) -> tuple[DecisionModel, dict[str, Any]]:
+    """The decision model, on the shortlists as search ranked them (near-twins settled)
+    under `weights`: features of each first result, and whether it is the right design."""
+    searched = [r for r in records if r.shortlist]
+    features = np.stack(
+        [
+            decision_features(
+                [Ranked(m.score, m.agreement, m.inliers, m.verified) for m in r.shortlist],
+                r.twin_margin,
+            )
+            for r in searched
+        ]
     )
-    mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-6
+    right = np.array([r.shortlist[0].specimen_id == r.truth for r in searched], dtype=float)
+    # a feature that never varies keeps scale 1 (it must survive rounding to 5 decimals)
+    mean, scale = (
+        features.mean(axis=0),
+        np.where(features.std(axis=0) > 1e-4, features.std(axis=0), 1.0),
+    )
     coefficients, intercept = fit_logistic((features - mean) / scale, right)
     model = DecisionModel(
         tuple(coefficients.round(5)),
@@ -113,44 +125,51 @@ def fit(records: list[QueryRecord]) -> tuple[FusionWeights, DecisionModel, dict[
         if right.any()
         else 0.0
     )
-    model = DecisionModel(
-        model.coefficients,
-        model.intercept,
-        model.mean,
-        model.scale,
-        round(match, 5),
-        round(no_match, 5),
-    )
-    unknown = np.array([r.truth is None for r in records if r.shortlist])
+    model = replace(model, match=round(match, 5), no_match=round(no_match, 5))
+    unknown = np.array([r.truth is None for r in searched])
+    genuine = ~unknown
     evidence = {
         "validation_seed": VALIDATION_SEED,
-        "genuine_queries": len(genuine),
+        "genuine_queries": int(genuine.sum()),
         "unknown_queries": int(unknown.sum()),
-        "top1": round(_top1(genuine, weights), 4),
-        "genuine_match_rate": round(float(np.mean(probability[~unknown] >= match)), 4),
+        "top1": round(float(right[genuine].mean()), 4) if genuine.any() else 0.0,
+        "genuine_match_rate": round(float(np.mean(probability[genuine] >= match)), 4),
         "unknown_false_match_rate": round(float(np.mean(probability[unknown] >= match)), 4)
         if unknown.any()
         else 0.0,
     }
-    return weights, model, evidence
+    return model, evidence
 
 
-def calibrate(
-    work: Path, *, specimens: int = 1000, queries: int = 120, unknown: int = 200
-) -> dict[str, Any]:
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    world = SyntheticWorld(seed=VALIDATION_SEED, specimens=specimens)
-    services, specimen_ids, _ = build_library(world, work, with_search=True)
+def _search_world(
+    services: Services, world: SyntheticWorld, specimen_ids: list[int], queries: int, unknown: int
+) -> list[QueryRecord]:
     records = [
         search_query(services, world.query(split, i), specimen_ids)
         for split in ("phone", "hard")
         for i in range(queries)
     ]
-    records += [
+    return records + [
         search_query(services, world.unknown_query(i), specimen_ids) for i in range(unknown)
     ]
-    weights, model, evidence = fit(records)
+
+
+def calibrate(
+    work: Path, *, specimens: int = 1000, queries: int = 120, unknown: int = 200
+) -> dict[str, Any]:
+    """Fusion weights first (re-ranking recorded shortlists); when they change, the world is
+    searched again with them, so that the decision model sees what search will rank."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    world = SyntheticWorld(seed=VALIDATION_SEED, specimens=specimens)
+    services, specimen_ids, _ = build_library(world, work, with_search=True)
+    records = _search_world(services, world, specimen_ids, queries, unknown)
+    weights = fit_weights([r for r in records if r.truth is not None and r.shortlist])
+    if weights != services.search.weights:
+        log.info("fusion weights changed to %s: searching the validation world again", weights)
+        services.search.weights = weights
+        records = _search_world(services, world, specimen_ids, queries, unknown)
+    model, evidence = fit_decision(records, weights)
     write_decision(services.embedder, weights, model, evidence)
     services.close()
     shutil.rmtree(work, ignore_errors=True)

@@ -24,6 +24,7 @@ class QueryRecord:
     shortlist: list[Match]  # in fused order
     decision: str
     timings_ms: dict[str, float]
+    twin_margin: float = 0.0  # how clearly the first result won over its near-twins
 
     def ranked(self) -> list[int]:
         return [m.specimen_id for m in self.shortlist]
@@ -68,4 +69,11 @@ def search_query(services: Services, query: Query, specimen_ids: list[int]) -> Q
     photo = encode_jpeg(query.photo.rgb, quality=95)
     outcome = services.search.search_bytes(photo, SearchFilters(), top_k=SHORTLIST)
     truth = specimen_ids[query.design_index] if query.design_index is not None else None
-    return QueryRecord(query.split, truth, outcome.matches, outcome.decision, outcome.timings_ms)
+    return QueryRecord(
+        query.split,
+        truth,
+        outcome.matches,
+        outcome.decision,
+        outcome.timings_ms,
+        outcome.twin_margin,
+    )

@@ -84,18 +84,22 @@ class FusionWeights:
     unverified_penalty: float = 0.5
 
 
+FEATURES = 6  # what `decision_features` measures of a ranked shortlist
+
+
 @dataclass(frozen=True)
 class DecisionModel:
     """Logistic model of "the first result is the right genuine design", with two thresholds.
 
     Features of a ranked shortlist: best fused score, its margin over the second, its edge
-    agreement, log inliers and whether it verified. Fitted on a validation world.
+    agreement, log inliers, whether it verified, and its narrowest win where it differs from
+    its rivals (near-twins). Fitted on a validation world.
     """
 
-    coefficients: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
+    coefficients: tuple[float, ...] = (0.0,) * FEATURES
     intercept: float = 0.0
-    mean: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
-    scale: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)
+    mean: tuple[float, ...] = (0.0,) * FEATURES
+    scale: tuple[float, ...] = (1.0,) * FEATURES
     match: float = 2.0  # probability at or above which the first result is called a match
     no_match: float = -1.0  # probability below which no genuine specimen matches
 
@@ -114,9 +118,9 @@ class Ranked:
     verified: bool
 
 
-def decision_features(ranked: list[Ranked]) -> NDArray[np.float64]:
+def decision_features(ranked: list[Ranked], twin_margin: float = 0.0) -> NDArray[np.float64]:
     if not ranked:
-        return np.zeros(5)
+        return np.zeros(FEATURES)
     best = ranked[0]
     second = ranked[1].score if len(ranked) > 1 else best.score - 1.0
     return np.array(
@@ -126,6 +130,7 @@ def decision_features(ranked: list[Ranked]) -> NDArray[np.float64]:
             best.agreement,
             np.log1p(best.inliers),
             float(best.verified),
+            twin_margin,
         ]
     )
 
@@ -145,11 +150,11 @@ def fused_score(prior: float, verification: Verification | None, weights: Fusion
     )
 
 
-def decide(ranked: list[Ranked], model: DecisionModel) -> tuple[str, float]:
+def decide(ranked: list[Ranked], twin_margin: float, model: DecisionModel) -> tuple[str, float]:
     """`match`, `uncertain` or `no_match` for a ranked shortlist, and the model's probability."""
     if not ranked:
         return "no_match", 0.0
-    probability = model.probability(decision_features(ranked))
+    probability = model.probability(decision_features(ranked, twin_margin))
     if probability < model.no_match:
         return "no_match", probability
     if ranked[0].verified and probability >= model.match:

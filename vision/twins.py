@@ -159,13 +159,15 @@ def _between(source: Contender, target: Contender) -> NDArray[np.float64] | None
     return homography
 
 
-def preference(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> NDArray[np.float64]:
-    """Each contender's total preference over the others, met in pairs (round robin).
+def head_to_head(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> NDArray[np.float64]:
+    """How far each contender is preferred to each other one, met in pairs: (i, j) is the
+    photo's margin for i over j (-2..2), NaN where the two specimens cannot be aligned.
 
     In a pair, the photo is judged in both specimens' frames, each with its own alignment
     onto that specimen and the other specimen aligned onto it from their features."""
     frames = [_frame(query_ink, contender) for contender in contenders]
-    total = np.zeros(len(contenders))
+    margins = np.full((len(contenders), len(contenders)), np.nan)
+    np.fill_diagonal(margins, 0.0)
     for i, j in itertools.combinations(range(len(contenders)), 2):
         j_to_i = _between(contenders[j], contenders[i])
         if j_to_i is None:
@@ -175,6 +177,19 @@ def preference(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> NDA
         j_in_i, j_covered = _warp(frames[j].specimen, j_to_i, frames[i].specimen.shape)
         i_in_j, i_covered = _warp(frames[i].specimen, i_to_j, frames[j].specimen.shape)
         margin = side(frames[i], j_in_i, j_covered) - side(frames[j], i_in_j, i_covered)
-        total[i] += margin
-        total[j] -= margin
-    return total
+        margins[i, j], margins[j, i] = margin, -margin
+    return margins
+
+
+def preference(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> NDArray[np.float64]:
+    """Each contender's total preference over the others (round robin)."""
+    return np.asarray(np.nansum(head_to_head(query_ink, contenders), axis=1), dtype=np.float64)
+
+
+def narrowest_win(margins: NDArray[np.float64], winner: int) -> float:
+    """The winner's smallest margin over any other contender it could be compared with;
+    0 when there is none. Small or negative: the photo does not clearly look like it where
+    it differs from a rival (another BCP, or a stamp not in the library at all)."""
+    others = np.delete(margins[winner], winner)
+    others = others[~np.isnan(others)]
+    return float(others.min()) if len(others) else 0.0

@@ -1,0 +1,46 @@
+"""Search's decision model fitted on recorded searches, as `stamplib calibrate` fits it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.search import Match
+from benchmarks.calibrate import FALSE_MATCH_BUDGET, fit_decision
+from benchmarks.harness import QueryRecord
+from vision.pipeline import FusionWeights, Ranked, decide
+
+
+def record(
+    truth: int | None, first: int, twin_margin: float, rng: np.random.Generator
+) -> QueryRecord:
+    """A search whose first two results are near-twins of equal strength: only how clearly
+    the first won where they differ tells a right first result from a wrong one."""
+    score = float(rng.normal(20, 2))
+    shortlist = [
+        Match(first, score, 0.1, 1.0, True, 40, 0.7),
+        Match(first + 1, score - 0.5, 0.1, 0.9, True, 38, 0.7),
+    ]
+    return QueryRecord("phone", truth, shortlist, "uncertain", {}, twin_margin)
+
+
+def ranked(r: QueryRecord) -> list[Ranked]:
+    """What `decide` sees of a search's shortlist."""
+    return [Ranked(m.score, m.agreement, m.inliers, m.verified) for m in r.shortlist]
+
+
+def test_the_decision_learns_that_a_narrow_win_over_a_near_twin_is_no_match() -> None:
+    rng = np.random.default_rng(0)
+    right = [record(10 * i, 10 * i, float(rng.uniform(0.6, 1.8)), rng) for i in range(150)]
+    wrong = [record(10 * i + 1, 10 * i, float(rng.uniform(-0.4, 0.5)), rng) for i in range(100)]
+    unknown = [record(None, 10 * i, float(rng.uniform(-0.3, 0.4)), rng) for i in range(150)]
+    model, evidence = fit_decision(right + wrong + unknown, FusionWeights())
+    assert model.coefficients[-1] > 0  # the twin margin carries the decision
+    decisions = [decide(ranked(r), r.twin_margin, model)[0] for r in right + wrong + unknown]
+    right_matched = np.mean([d == "match" for d in decisions[: len(right)]])
+    others_matched = np.mean([d == "match" for d in decisions[len(right) :]])
+    assert right_matched > 0.9
+    # the budget is a quantile of 250 wrong first results: one or two may sit on it
+    assert others_matched <= 2 * FALSE_MATCH_BUDGET
+    assert evidence["genuine_queries"] == 250 and evidence["unknown_queries"] == 150
+    assert evidence["top1"] == 0.6  # 150 of 250 genuine searches had the right design first
+    assert evidence["unknown_false_match_rate"] == 0.0
