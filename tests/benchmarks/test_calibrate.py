@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
-from app.search import Match
+from app.search import Match, load_decision
 from benchmarks.calibrate import FALSE_MATCH_BUDGET, fit_decision
 from benchmarks.harness import QueryRecord
-from vision.pipeline import FusionWeights, Ranked, decide
+from vision.pipeline import DecisionModel, FusionWeights, Ranked, decide
 
 
 def record(
@@ -44,3 +46,16 @@ def test_the_decision_learns_that_a_narrow_win_over_a_near_twin_is_no_match() ->
     assert evidence["genuine_queries"] == 250 and evidence["unknown_queries"] == 150
     assert evidence["top1"] == 0.6  # 150 of 250 genuine searches had the right design first
     assert evidence["unknown_false_match_rate"] == 0.0
+
+
+def test_a_decision_calibrated_on_other_features_calls_nothing_a_match() -> None:
+    """A sidecar written before the decision weighed near-twins has five coefficients: it is
+    refused (nothing is a match until `stamplib calibrate` runs), never misread."""
+    stale = {"coefficients": [1.0] * 5, "mean": [0.0] * 5, "scale": [1.0] * 5, "match": 0.5}
+    embedder = SimpleNamespace(model_id="stamplib-stamp", sidecar={"decision": {"model": stale}})
+    _, model = load_decision(embedder)  # type: ignore[arg-type]
+    assert model == DecisionModel()
+    current = {**stale, "coefficients": [1.0] * 6, "mean": [0.0] * 6, "scale": [1.0] * 6}
+    embedder.sidecar = {"decision": {"model": current}}
+    _, model = load_decision(embedder)  # type: ignore[arg-type]
+    assert model.match == 0.5 and len(model.coefficients) == 6
