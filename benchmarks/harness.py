@@ -21,7 +21,7 @@ from vision.synth.world import Query, SyntheticWorld
 class QueryRecord:
     split: str
     truth: int | None  # specimen id, None for a stamp not in the library
-    shortlist: list[Match]  # in fused order
+    shortlist: list[Match]  # as search ranked them (near-twins settled)
     decision: str
     timings_ms: dict[str, float]
     twin_margin: float = 0.0  # how clearly the first result won over its near-twins
