@@ -80,6 +80,10 @@ class Match:
     inliers: int
     agreement: float
 
+    def evidence(self) -> Ranked:
+        """What decisions look at of this result."""
+        return Ranked(self.score, self.agreement, self.inliers, self.verified)
+
 
 @dataclass
 class SearchOutcome:
@@ -298,7 +302,7 @@ class SearchEngine:
         timings.mark("verify")
         scored, twin_margin = settle_twins(query.features.ink, scored, features, checks)
         timings.mark("twins")
-        ranked = [Ranked(m.score, m.agreement, m.inliers, m.verified) for m in scored]
+        ranked = [m.evidence() for m in scored]
         decision, confidence = decide(ranked, twin_margin, self.decision_model)
         timings.mark("decide")
         return SearchOutcome(

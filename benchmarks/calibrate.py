@@ -96,20 +96,12 @@ def fit_decision(
     under `weights`: features of each first result, and whether it is the right design."""
     searched = [r for r in records if r.shortlist]
     features = np.stack(
-        [
-            decision_features(
-                [Ranked(m.score, m.agreement, m.inliers, m.verified) for m in r.shortlist],
-                r.twin_margin,
-            )
-            for r in searched
-        ]
+        [decision_features([m.evidence() for m in r.shortlist], r.twin_margin) for r in searched]
     )
     right = np.array([r.shortlist[0].specimen_id == r.truth for r in searched], dtype=float)
     # a feature that never varies keeps scale 1 (it must survive rounding to 5 decimals)
-    mean, scale = (
-        features.mean(axis=0),
-        np.where(features.std(axis=0) > 1e-4, features.std(axis=0), 1.0),
-    )
+    spread = features.std(axis=0)
+    mean, scale = features.mean(axis=0), np.where(spread > 1e-4, spread, 1.0)
     coefficients, intercept = fit_logistic((features - mean) / scale, right)
     model = DecisionModel(
         tuple(coefficients.round(5)),

@@ -9,7 +9,7 @@ import numpy as np
 from app.search import Match, load_decision
 from benchmarks.calibrate import FALSE_MATCH_BUDGET, fit_decision
 from benchmarks.harness import QueryRecord
-from vision.pipeline import DecisionModel, FusionWeights, Ranked, decide
+from vision.pipeline import DecisionModel, FusionWeights, decide
 
 
 def record(
@@ -25,11 +25,6 @@ def record(
     return QueryRecord("phone", truth, shortlist, "uncertain", {}, twin_margin)
 
 
-def ranked(r: QueryRecord) -> list[Ranked]:
-    """What `decide` sees of a search's shortlist."""
-    return [Ranked(m.score, m.agreement, m.inliers, m.verified) for m in r.shortlist]
-
-
 def test_the_decision_learns_that_a_narrow_win_over_a_near_twin_is_no_match() -> None:
     rng = np.random.default_rng(0)
     right = [record(10 * i, 10 * i, float(rng.uniform(0.6, 1.8)), rng) for i in range(150)]
@@ -37,7 +32,10 @@ def test_the_decision_learns_that_a_narrow_win_over_a_near_twin_is_no_match() ->
     unknown = [record(None, 10 * i, float(rng.uniform(-0.3, 0.4)), rng) for i in range(150)]
     model, evidence = fit_decision(right + wrong + unknown, FusionWeights())
     assert model.coefficients[-1] > 0  # the twin margin carries the decision
-    decisions = [decide(ranked(r), r.twin_margin, model)[0] for r in right + wrong + unknown]
+    decisions = [
+        decide([m.evidence() for m in r.shortlist], r.twin_margin, model)[0]
+        for r in right + wrong + unknown
+    ]
     right_matched = np.mean([d == "match" for d in decisions[: len(right)]])
     others_matched = np.mean([d == "match" for d in decisions[len(right) :]])
     assert right_matched > 0.9
