@@ -2,6 +2,9 @@
 
 Strokes of one impression lie close together; closing the ink mask with a kernel a few
 strokes wide joins each impression into one blob while separate stamps stay apart.
+Stamps pressed across or against each other join too, unless their inks differ: the ink is
+split by colour first (the direction of its optical density, which darkness does not
+change), and each colour's strokes are grouped on their own.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from numpy.typing import NDArray
 from vision.normalise import WORK_SIDE, flatten, ink_map, resize_max
 
 SPECK = 0.002  # ink blobs smaller than this share of a specimen image are dust, not stamp
+MAX_INKS = 4  # ink colours told apart on one photo
+SAME_INK_DEG = 12.0  # density directions closer than this are one ink
+STRONG_INK = 0.3  # ink map level of the pixels an ink's colour is read from
 
 
 @dataclass(frozen=True)
@@ -75,14 +81,74 @@ def _blobs(mask: NDArray[np.uint8]) -> NDArray[np.int32]:
     return np.asarray(stats[1:], dtype=np.int32)
 
 
+def _directions(pixels: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Optical density directions (unit 3-vectors) of paper-relative RGB pixels (N x 3):
+    their ink's colour."""
+    density = -np.log(np.clip(pixels, 0.03, 1.0))
+    return np.asarray(density / (np.linalg.norm(density, axis=1, keepdims=True) + 1e-6), np.float32)
+
+
+def ink_colours(
+    flat: NDArray[np.float32], ink: NDArray[np.float32], mask: NDArray[np.bool_]
+) -> NDArray[np.int32]:
+    """Which ink each masked pixel holds (0, 1, ...; -1 outside the mask).
+
+    Inks are density directions read from strong strokes: the first is their mean, each next
+    the direction farthest from those found while it is more than SAME_INK_DEG away; then a
+    few rounds of nearest-ink assignment, and inks that came within SAME_INK_DEG are one."""
+    directions = _directions(flat[mask])
+    strong = directions[ink[mask] > STRONG_INK]
+    labels = np.full(mask.shape, -1, np.int32)
+    if len(strong) < 50:
+        labels[mask] = 0
+        return labels
+    strong = strong[:: max(1, len(strong) // 4000)]
+    same = np.cos(np.radians(SAME_INK_DEG))
+    mean = strong.mean(axis=0)
+    centres = [mean / np.linalg.norm(mean)]
+    while len(centres) < MAX_INKS:
+        nearest = (strong @ np.array(centres).T).max(axis=1)
+        if nearest.min() >= same:
+            break
+        centres.append(strong[int(nearest.argmin())])
+    inks = np.array(centres)
+    for _ in range(5):
+        assigned = (strong @ inks.T).argmax(axis=1)
+        inks = np.array(
+            [
+                strong[assigned == k].mean(axis=0) if (assigned == k).any() else inks[k]
+                for k in range(len(inks))
+            ]
+        )
+        inks /= np.linalg.norm(inks, axis=1, keepdims=True)
+    kept: list[NDArray[np.float32]] = []
+    for centre in inks:
+        if all(float(centre @ other) < same for other in kept):
+            kept.append(centre)
+    labels[mask] = (directions @ np.array(kept).T).argmax(axis=1)
+    return labels
+
+
+def _boxes(mask: NDArray[np.uint8]) -> list[list[int]]:
+    return [
+        [int(x), int(y), int(x + bw), int(y + bh)]
+        for x, y, bw, bh, area in _blobs(mask)
+        if area >= 12
+    ]
+
+
 def find_stamps(rgb: NDArray[np.uint8], max_regions: int = 6) -> list[StampRegion]:
     """Candidate impressions, best first (large, inky, near the centre of the frame)."""
     small, scale = resize_max(rgb, WORK_SIDE)
     h, w = small.shape[:2]
-    mask = _ink_mask(ink_map(flatten(small))) * page_mask(small)
-    stats = _blobs(mask)
+    flat = flatten(small)
+    ink = ink_map(flat)
+    mask = _ink_mask(ink) * page_mask(small)
+    colours = ink_colours(flat, ink, mask > 0)
     boxes = [
-        [int(x), int(y), int(x + bw), int(y + bh)] for x, y, bw, bh, area in stats if area >= 12
+        box
+        for colour in range(int(colours.max()) + 1)
+        for box in _boxes(((colours == colour) * 255).astype(np.uint8))
     ]
     regions = []
     for x0, y0, x1, y1 in _merge_nested(boxes):

@@ -77,3 +77,23 @@ def test_a_specimen_keeps_its_whole_stamp_when_the_border_is_broken() -> None:
     x, y, w, h = specimen_box(image)
     # the border spans x 20..460, y 20..380: all of it is kept
     assert x <= 22 and y <= 22 and x + w >= 458 and y + h >= 378
+
+
+def test_overlapping_stamps_of_other_inks_are_told_apart() -> None:
+    """A stamp pressed across another of another ink: the central one is found on its own,
+    not the box around both (which searched as one stamp loses the design)."""
+    world = SyntheticWorld(seed=12, specimens=10)
+    colours = [np.array(design.ink_rgb, float) for design in world.designs]
+    first, second = max(
+        ((i, j) for i in range(10) for j in range(10) if i != j),
+        key=lambda pair: float(np.linalg.norm(colours[pair[0]] - colours[pair[1]])),
+    )
+    page = np.full((700, 900, 3), 1.0)
+    target = cv2.resize(world.specimen(first), (320, 320)).astype(float) / 255
+    other = cv2.resize(world.specimen(second), (280, 280)).astype(float) / 255
+    page[190:510, 290:610] *= target  # ink is translucent: inks multiply
+    page[40:320, 450:730] *= other  # across the target's top right corner
+    rgb = np.clip(page * 245, 0, 255).astype(np.uint8)
+    box = find_stamps(rgb)[0].box
+    assert iou(box, (290, 190, 320, 320)) > 0.6, box
+    assert box[1] > 120 and box[0] + box[2] < 700, box  # the other stamp is left out
