@@ -39,7 +39,7 @@ from vision.pipeline import (
     prior_score,
     vectorise,
 )
-from vision.twins import Contender, head_to_head, narrowest_win
+from vision.twins import Contender, TwinEvidence, head_to_head
 from vision.verify import Verification, verify
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class SearchOutcome:
     box: Box
     timings_ms: dict[str, float] = field(default_factory=dict)
     others: list[Box] = field(default_factory=list)  # other impressions found on the photo
-    twin_margin: float = 0.0  # how clearly the first result won where it differs from rivals
+    twins: TwinEvidence = field(default_factory=TwinEvidence)  # how the first beat its rivals
 
 
 def load_decision(embedder: Embedder) -> tuple[FusionWeights, DecisionModel]:
@@ -300,10 +300,10 @@ class SearchEngine:
             )
         scored.sort(key=lambda match: -match.score)
         timings.mark("verify")
-        scored, twin_margin = settle_twins(query.features.ink, scored, features, checks)
+        scored, twins = settle_twins(query.features.ink, scored, features, checks)
         timings.mark("twins")
         ranked = [m.evidence() for m in scored]
-        decision, confidence = decide(ranked, twin_margin, self.decision_model)
+        decision, confidence = decide(ranked, twins, self.decision_model)
         timings.mark("decide")
         return SearchOutcome(
             decision=decision,
@@ -312,7 +312,7 @@ class SearchEngine:
             box=query.box,
             timings_ms=timings.stages,
             others=others,
-            twin_margin=round(twin_margin, 4),
+            twins=twins,
         )
 
     def search_bytes(
@@ -335,13 +335,13 @@ def settle_twins(
     scored: list[Match],
     features: dict[int, StampFeatures],
     checks: dict[int, Verification],
-) -> tuple[list[Match], float]:
+) -> tuple[list[Match], TwinEvidence]:
     """The first verified results of close score meet in pairs; the one the photo sides with
     most, where the specimens differ, takes first place (see `vision.twins`).
 
-    Also how clearly the first result won: its narrowest margin over the others it met, or
-    over the next verified result when no other came close enough to meet it (0 when there
-    is no second verified result). Decisions weigh it."""
+    Also how clearly the first result won: over the others it met, or over the next verified
+    result when no other came close enough to meet it (nothing when there is no second
+    verified result). Decisions weigh it."""
     verified = [
         (m, Contender(features[m.specimen_id], homography, checks[m.specimen_id].matched))
         for m in scored
@@ -356,13 +356,13 @@ def settle_twins(
     if not settle:
         meeting = verified[:2]
     if len(meeting) < 2:
-        return scored, 0.0
-    margins = head_to_head(query_ink, [contender for _, contender in meeting])
+        return scored, TwinEvidence()
+    met = head_to_head(query_ink, [contender for _, contender in meeting])
     if not settle:  # the order stands; only how clearly the first verified result wins
-        return scored, narrowest_win(margins, 0)
-    first = int(np.argmax(np.nansum(margins, axis=1)))
+        return scored, met.evidence(0)
+    first = int(np.argmax(met.preference()))
     winner = meeting[first][0]
-    return [winner, *(m for m in scored if m is not winner)], narrowest_win(margins, first)
+    return [winner, *(m for m in scored if m is not winner)], met.evidence(first)
 
 
 def write_decision(

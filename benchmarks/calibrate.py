@@ -96,7 +96,7 @@ def fit_decision(
     under `weights`: features of each first result, and whether it is the right design."""
     searched = [r for r in records if r.shortlist]
     features = np.stack(
-        [decision_features([m.evidence() for m in r.shortlist], r.twin_margin) for r in searched]
+        [decision_features([m.evidence() for m in r.shortlist], r.twins) for r in searched]
     )
     right = np.array([r.shortlist[0].specimen_id == r.truth for r in searched], dtype=float)
     # a feature that never varies keeps scale 1 (it must survive rounding to 5 decimals)

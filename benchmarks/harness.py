@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from ingestion.bulk import ingest_manifest
 from vision.imageio import encode_jpeg
 from vision.synth.export import write_manifest
 from vision.synth.world import Query, SyntheticWorld
+from vision.twins import TwinEvidence
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class QueryRecord:
     shortlist: list[Match]  # as search ranked them (near-twins settled)
     decision: str
     timings_ms: dict[str, float]
-    twin_margin: float = 0.0  # how clearly the first result won over its near-twins
+    twins: TwinEvidence = field(default_factory=TwinEvidence)  # how the first beat its rivals
 
     def ranked(self) -> list[int]:
         return [m.specimen_id for m in self.shortlist]
@@ -75,5 +76,5 @@ def search_query(services: Services, query: Query, specimen_ids: list[int]) -> Q
         outcome.matches,
         outcome.decision,
         outcome.timings_ms,
-        outcome.twin_margin,
+        outcome.twins,
     )

@@ -16,6 +16,7 @@ from vision.embedder import Embedder
 from vision.features import StampFeatures, stamp_features
 from vision.localise import crop, primary_crop
 from vision.normalise import model_input
+from vision.twins import TwinEvidence
 from vision.verify import Verification
 from vision.workers import POOL, parallel_map
 
@@ -84,7 +85,7 @@ class FusionWeights:
     unverified_penalty: float = 0.5
 
 
-FEATURES = 6  # what `decision_features` measures of a ranked shortlist
+FEATURES = 7  # what `decision_features` measures of a ranked shortlist
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,9 @@ class DecisionModel:
     """Logistic model of "the first result is the right genuine design", with two thresholds.
 
     Features of a ranked shortlist: best fused score, its margin over the second, its edge
-    agreement, log inliers, whether it verified, and its narrowest win where it differs from
-    its rivals (near-twins). Fitted on a validation world.
+    agreement, log inliers, whether it verified, and, where it differs from its rivals
+    (near-twins), its narrowest win and how little the photo looked like it there. Fitted on
+    a validation world.
     """
 
     coefficients: tuple[float, ...] = (0.0,) * FEATURES
@@ -118,9 +120,12 @@ class Ranked:
     verified: bool
 
 
-def decision_features(ranked: list[Ranked], twin_margin: float = 0.0) -> NDArray[np.float64]:
+def decision_features(
+    ranked: list[Ranked], twins: TwinEvidence | None = None
+) -> NDArray[np.float64]:
     if not ranked:
         return np.zeros(FEATURES)
+    twins = twins or TwinEvidence()
     best = ranked[0]
     second = ranked[1].score if len(ranked) > 1 else best.score - 1.0
     return np.array(
@@ -130,7 +135,8 @@ def decision_features(ranked: list[Ranked], twin_margin: float = 0.0) -> NDArray
             best.agreement,
             np.log1p(best.inliers),
             float(best.verified),
-            twin_margin,
+            twins.margin,
+            twins.likeness,
         ]
     )
 
@@ -150,11 +156,11 @@ def fused_score(prior: float, verification: Verification | None, weights: Fusion
     )
 
 
-def decide(ranked: list[Ranked], twin_margin: float, model: DecisionModel) -> tuple[str, float]:
+def decide(ranked: list[Ranked], twins: TwinEvidence, model: DecisionModel) -> tuple[str, float]:
     """`match`, `uncertain` or `no_match` for a ranked shortlist, and the model's probability."""
     if not ranked:
         return "no_match", 0.0
-    probability = model.probability(decision_features(ranked, twin_margin))
+    probability = model.probability(decision_features(ranked, twins))
     if probability < model.no_match:
         return "no_match", probability
     if ranked[0].verified and probability >= model.match:

@@ -8,7 +8,10 @@ the photo is aligned once, onto one of them. Only where the two specimens differ
 at, piece by piece (a word, a date, a code): in each piece the photo is correlated with
 both specimens, which a faint or unevenly inked impression does not bias, and a piece
 speaks only when the photo looks like at least one of them there. A date or counter that
-matches neither (every impression has its own) says nothing about which design it is.
+matches neither (every impression has its own) says nothing about which design it is; but
+how well the photo looks like a specimen over all those pieces is kept for the decision:
+a stamp not in the library (a made-up BCP name in a library style) looks like neither
+where two BCPs of that style differ, however clearly it sides with one of them.
 
 The pieces' correlation replaced a pixel-by-pixel count of which specimen the photo's ink
 level is closer to, which sided with the specimen without ink wherever the photo was faint.
@@ -120,24 +123,35 @@ def _piece_correlations(
     return best
 
 
-def side(frame: _Frame, other: NDArray[np.float32], other_covered: NDArray[np.bool_]) -> float:
+def side(
+    frame: _Frame, other: NDArray[np.float32], other_covered: NDArray[np.bool_]
+) -> tuple[float, float]:
     """In a contender's frame, against another specimen warped onto it: +1 when the photo
     looks like the contender in every piece where the two differ, -1 like the other, 0 when
-    no piece tells (a weighted mean of correlation margins, weighted by the piece's size)."""
+    no piece tells (a weighted mean of correlation margins, weighted by the piece's size).
+
+    Also how well the photo looks like the contender there at all: the size-weighted mean of
+    its correlations over every piece, those that match neither included (a date, or a name
+    that is neither's: a stamp not in the library); NaN when the two do not differ."""
     both = frame.covered & other_covered
     telling = (np.abs(frame.specimen - other) > DIFFERENT) & both
     if int(telling.sum()) < MIN_PIXELS:
-        return 0.0
+        return 0.0, np.nan
     grown = cv2.dilate(telling.astype(np.uint8), _PIECE)
     count, pieces = cv2.connectedComponents(grown)
     labels = np.asarray(np.where(both, pieces, 0), dtype=np.int32)
     own, others = _piece_correlations(labels, count, frame.query, (frame.specimen, other))
     size = np.bincount(labels[telling], minlength=count).astype(np.float64)
-    speaks = (size >= MIN_PIXELS) & (np.maximum(own, others) >= LOOKS_LIKE)
-    speaks[0] = False  # label 0: outside every piece
+    size[0] = 0.0  # label 0: outside every piece
+    judged = size >= MIN_PIXELS
+    if not judged.any():
+        return 0.0, np.nan
+    likeness = float((size[judged] * own[judged]).sum() / size[judged].sum())
+    speaks = judged & (np.maximum(own, others) >= LOOKS_LIKE)
     if not speaks.any():
-        return 0.0
-    return float((size[speaks] * (own - others)[speaks]).sum() / size[speaks].sum())
+        return 0.0, likeness
+    margin = float((size[speaks] * (own - others)[speaks]).sum() / size[speaks].sum())
+    return margin, likeness
 
 
 def _between(source: Contender, target: Contender) -> NDArray[np.float64] | None:
@@ -159,15 +173,55 @@ def _between(source: Contender, target: Contender) -> NDArray[np.float64] | None
     return homography
 
 
-def head_to_head(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> NDArray[np.float64]:
-    """How far each contender is preferred to each other one, met in pairs: (i, j) is the
-    photo's margin for i over j (-2..2), NaN where the two specimens cannot be aligned.
+@dataclass(frozen=True)
+class TwinEvidence:
+    """How clearly the first result won where it differs from the rivals it met: its narrowest
+    margin, and how little the photo looked like it in those places (its lowest likeness).
+    Zero when it met no rival."""
+
+    margin: float = 0.0
+    likeness: float = 0.0
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """Contenders met in pairs. margins[i, j]: the photo's margin for i over j (-2..2);
+    likeness[i, j]: how well the photo looks like i where i differs from j (-1..1); NaN where
+    the two specimens cannot be aligned (and likeness where they do not differ)."""
+
+    margins: NDArray[np.float64]
+    likeness: NDArray[np.float64]
+
+    def preference(self) -> NDArray[np.float64]:
+        """Each contender's total preference over the others (round robin)."""
+        return np.asarray(np.nansum(self.margins, axis=1), dtype=np.float64)
+
+    def evidence(self, winner: int) -> TwinEvidence:
+        """The winner's smallest margin and lowest likeness over the others it could be
+        compared with. Small or negative: the photo does not clearly look like it where it
+        differs from a rival (another BCP, or a stamp not in the library at all)."""
+        margins = _others(self.margins, winner)
+        likeness = _others(self.likeness, winner)
+        return TwinEvidence(
+            float(margins.min()) if len(margins) else 0.0,
+            float(likeness.min()) if len(likeness) else 0.0,
+        )
+
+
+def _others(matrix: NDArray[np.float64], winner: int) -> NDArray[np.float64]:
+    row = np.delete(matrix[winner], winner)
+    return np.asarray(row[~np.isnan(row)], dtype=np.float64)
+
+
+def head_to_head(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> Meeting:
+    """Each contender met with each other one, in pairs.
 
     In a pair, the photo is judged in both specimens' frames, each with its own alignment
     onto that specimen and the other specimen aligned onto it from their features."""
     frames = [_frame(query_ink, contender) for contender in contenders]
     margins = np.full((len(contenders), len(contenders)), np.nan)
     np.fill_diagonal(margins, 0.0)
+    likeness = np.full_like(margins, np.nan)
     for i, j in itertools.combinations(range(len(contenders)), 2):
         j_to_i = _between(contenders[j], contenders[i])
         if j_to_i is None:
@@ -176,20 +230,7 @@ def head_to_head(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> N
         i_to_j = np.asarray(np.linalg.inv(j_to_i), dtype=np.float64)
         j_in_i, j_covered = _warp(frames[j].specimen, j_to_i, frames[i].specimen.shape)
         i_in_j, i_covered = _warp(frames[i].specimen, i_to_j, frames[j].specimen.shape)
-        margin = side(frames[i], j_in_i, j_covered) - side(frames[j], i_in_j, i_covered)
-        margins[i, j], margins[j, i] = margin, -margin
-    return margins
-
-
-def preference(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> NDArray[np.float64]:
-    """Each contender's total preference over the others (round robin)."""
-    return np.asarray(np.nansum(head_to_head(query_ink, contenders), axis=1), dtype=np.float64)
-
-
-def narrowest_win(margins: NDArray[np.float64], winner: int) -> float:
-    """The winner's smallest margin over any other contender it could be compared with;
-    0 when there is none. Small or negative: the photo does not clearly look like it where
-    it differs from a rival (another BCP, or a stamp not in the library at all)."""
-    others = np.delete(margins[winner], winner)
-    others = others[~np.isnan(others)]
-    return float(others.min()) if len(others) else 0.0
+        i_side, likeness[i, j] = side(frames[i], j_in_i, j_covered)
+        j_side, likeness[j, i] = side(frames[j], i_in_j, i_covered)
+        margins[i, j], margins[j, i] = i_side - j_side, j_side - i_side
+    return Meeting(margins, likeness)

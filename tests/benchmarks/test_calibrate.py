@@ -10,30 +10,38 @@ from app.search import Match, load_decision
 from benchmarks.calibrate import FALSE_MATCH_BUDGET, fit_decision
 from benchmarks.harness import QueryRecord
 from vision.pipeline import DecisionModel, FusionWeights, decide
+from vision.twins import TwinEvidence
 
 
 def record(
-    truth: int | None, first: int, twin_margin: float, rng: np.random.Generator
+    truth: int | None, first: int, twins: TwinEvidence, rng: np.random.Generator
 ) -> QueryRecord:
-    """A search whose first two results are near-twins of equal strength: only how clearly
-    the first won where they differ tells a right first result from a wrong one."""
+    """A search whose first two results are near-twins of equal strength: only how the first
+    fared where they differ tells a right first result from a wrong one."""
     score = float(rng.normal(20, 2))
     shortlist = [
         Match(first, score, 0.1, 1.0, True, 40, 0.7),
         Match(first + 1, score - 0.5, 0.1, 0.9, True, 38, 0.7),
     ]
-    return QueryRecord("phone", truth, shortlist, "uncertain", {}, twin_margin)
+    return QueryRecord("phone", truth, shortlist, "uncertain", {}, twins)
 
 
-def test_the_decision_learns_that_a_narrow_win_over_a_near_twin_is_no_match() -> None:
+def test_the_decision_learns_what_near_twins_tell() -> None:
+    """Another BCP first: a narrow win over the right design. A stamp not in the library:
+    a clear win over the rival (it looks even less like that one) but little likeness to the
+    first result where they differ. Neither alone tells all right first results apart."""
     rng = np.random.default_rng(0)
-    right = [record(10 * i, 10 * i, float(rng.uniform(0.6, 1.8)), rng) for i in range(150)]
-    wrong = [record(10 * i + 1, 10 * i, float(rng.uniform(-0.4, 0.5)), rng) for i in range(100)]
-    unknown = [record(None, 10 * i, float(rng.uniform(-0.3, 0.4)), rng) for i in range(150)]
+
+    def twins(margin: tuple[float, float], likeness: tuple[float, float]) -> TwinEvidence:
+        return TwinEvidence(float(rng.uniform(*margin)), float(rng.uniform(*likeness)))
+
+    right = [record(10 * i, 10 * i, twins((0.6, 1.8), (0.55, 0.9)), rng) for i in range(150)]
+    wrong = [record(10 * i + 1, 10 * i, twins((-0.4, 0.5), (0.3, 0.8)), rng) for i in range(100)]
+    unknown = [record(None, 10 * i, twins((0.6, 1.8), (-0.1, 0.45)), rng) for i in range(150)]
     model, evidence = fit_decision(right + wrong + unknown, FusionWeights())
-    assert model.coefficients[-1] > 0  # the twin margin carries the decision
+    assert model.coefficients[-2] > 0 and model.coefficients[-1] > 0  # margin, likeness
     decisions = [
-        decide([m.evidence() for m in r.shortlist], r.twin_margin, model)[0]
+        decide([m.evidence() for m in r.shortlist], r.twins, model)[0]
         for r in right + wrong + unknown
     ]
     right_matched = np.mean([d == "match" for d in decisions[: len(right)]])
@@ -43,17 +51,18 @@ def test_the_decision_learns_that_a_narrow_win_over_a_near_twin_is_no_match() ->
     assert others_matched <= 2 * FALSE_MATCH_BUDGET
     assert evidence["genuine_queries"] == 250 and evidence["unknown_queries"] == 150
     assert evidence["top1"] == 0.6  # 150 of 250 genuine searches had the right design first
-    assert evidence["unknown_false_match_rate"] == 0.0
+    assert evidence["unknown_false_match_rate"] <= 2 * FALSE_MATCH_BUDGET
 
 
 def test_a_decision_calibrated_on_other_features_calls_nothing_a_match() -> None:
-    """A sidecar written before the decision weighed near-twins has five coefficients: it is
-    refused (nothing is a match until `stamplib calibrate` runs), never misread."""
-    stale = {"coefficients": [1.0] * 5, "mean": [0.0] * 5, "scale": [1.0] * 5, "match": 0.5}
+    """A sidecar written before the decision weighed the photo's likeness to the first result
+    has six coefficients: it is refused (nothing is a match until `stamplib calibrate` runs),
+    never misread."""
+    stale = {"coefficients": [1.0] * 6, "mean": [0.0] * 6, "scale": [1.0] * 6, "match": 0.5}
     embedder = SimpleNamespace(model_id="stamplib-stamp", sidecar={"decision": {"model": stale}})
     _, model = load_decision(embedder)  # type: ignore[arg-type]
     assert model == DecisionModel()
-    current = {**stale, "coefficients": [1.0] * 6, "mean": [0.0] * 6, "scale": [1.0] * 6}
+    current = {**stale, "coefficients": [1.0] * 7, "mean": [0.0] * 7, "scale": [1.0] * 7}
     embedder.sidecar = {"decision": {"model": current}}
     _, model = load_decision(embedder)  # type: ignore[arg-type]
-    assert model.match == 0.5 and len(model.coefficients) == 6
+    assert model.match == 0.5 and len(model.coefficients) == 7

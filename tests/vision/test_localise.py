@@ -9,6 +9,7 @@ from tests.conftest import stamp_image
 from vision.localise import find_stamps, primary_crop, specimen_box
 from vision.pipeline import DecisionModel, Ranked, decide
 from vision.synth.world import SyntheticWorld
+from vision.twins import TwinEvidence
 
 
 def iou(a: tuple[int, int, int, int], b: tuple[float, float, float, float]) -> float:
@@ -47,18 +48,23 @@ def test_a_blank_page_falls_back_to_the_whole_photo() -> None:
 
 def test_decisions_follow_the_model_and_thresholds() -> None:
     # probability rises with the best score only (other coefficients zero)
-    model = DecisionModel(coefficients=(4.0, 0, 0, 0, 0, 0), match=0.9, no_match=0.2)
+    model = DecisionModel(coefficients=(4.0, 0, 0, 0, 0, 0, 0), match=0.9, no_match=0.2)
     strong = [Ranked(2.0, 0.9, 80, True), Ranked(0.5, 0.3, 10, True)]
-    assert decide(strong, 0.0, model)[0] == "match"
+    met = TwinEvidence()
+    assert decide(strong, met, model)[0] == "match"
     unverified = [Ranked(2.0, 0.0, 0, False)]
-    assert decide(unverified, 0.0, model)[0] == "uncertain"  # unverified is never a match
-    assert decide([Ranked(0.0, 0.0, 0, True)], 0.0, model)[0] == "uncertain"
-    assert decide([Ranked(-1.0, 0.0, 0, True)], 0.0, model)[0] == "no_match"
-    assert decide([], 0.0, model) == ("no_match", 0.0)
+    assert decide(unverified, met, model)[0] == "uncertain"  # unverified is never a match
+    assert decide([Ranked(0.0, 0.0, 0, True)], met, model)[0] == "uncertain"
+    assert decide([Ranked(-1.0, 0.0, 0, True)], met, model)[0] == "no_match"
+    assert decide([], met, model) == ("no_match", 0.0)
     # a first result that does not clearly win over its near-twin is not a match
-    near_twins = DecisionModel(coefficients=(0, 0, 0, 0, 0, 4.0), match=0.9, no_match=0.2)
-    assert decide(strong, 1.5, near_twins)[0] == "match"
-    assert decide(strong, 0.05, near_twins)[0] == "uncertain"
+    near_twins = DecisionModel(coefficients=(0, 0, 0, 0, 0, 4.0, 0), match=0.9, no_match=0.2)
+    assert decide(strong, TwinEvidence(1.5, 0.8), near_twins)[0] == "match"
+    assert decide(strong, TwinEvidence(0.05, 0.8), near_twins)[0] == "uncertain"
+    # nor one the photo does not look like where it differs from its rivals
+    likeness = DecisionModel(coefficients=(0, 0, 0, 0, 0, 0, 4.0), match=0.9, no_match=0.2)
+    assert decide(strong, TwinEvidence(1.5, 0.8), likeness)[0] == "match"
+    assert decide(strong, TwinEvidence(1.5, 0.1), likeness)[0] == "uncertain"
     assert DecisionModel().match > 1  # uncalibrated: nothing is ever called a match
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from vision.features import StampFeatures, stamp_features
 from vision.localise import primary_crop
+from vision.synth.photo import render_photo, render_specimen
 from vision.synth.world import SyntheticWorld
-from vision.twins import Contender, preference
+from vision.twins import Contender, head_to_head
 from vision.verify import align
 
 WORLD = SyntheticWorld(seed=3, specimens=40)
@@ -33,7 +37,7 @@ def test_a_photo_sides_with_its_own_design_against_its_twins() -> None:
             if to_specimen is not None:  # as in search, only verified candidates contend
                 contenders.append(Contender(specimen, to_specimen))
         assert len(contenders) >= 2
-        totals = preference(query.ink, contenders)
+        totals = head_to_head(query.ink, contenders).preference()
         assert int(np.argmax(totals)) == 1, totals
         assert totals.sum() == pytest.approx(0.0)  # what one gains in a pair, the other loses
 
@@ -52,7 +56,7 @@ def test_unevenly_inked_photos_still_side_with_their_own_design() -> None:
         h, w = query.ink.shape
         pressure = np.ones((h, w))
         pressure[h // 6 : h - h // 6, w // 6 : w - w // 6] = 0.3
-        totals = preference((query.ink * pressure).astype(np.uint8), contenders)
+        totals = head_to_head((query.ink * pressure).astype(np.uint8), contenders).preference()
         assert totals[1] > totals[0], (photographed, totals)
 
 
@@ -66,5 +70,38 @@ def test_specimens_that_cannot_be_aligned_prefer_nobody() -> None:
     )
     to_own, _ = align(query, own)
     assert to_own is not None
-    totals = preference(query.ink, [Contender(own, to_own), Contender(blank, to_own)])
+    met = head_to_head(query.ink, [Contender(own, to_own), Contender(blank, to_own)])
+    totals = met.preference()
     assert totals.tolist() == [0.0, 0.0]
+    assert met.evidence(0).margin == 0.0 and met.evidence(0).likeness == 0.0  # nothing met
+
+
+def test_a_stamp_not_in_the_library_looks_less_like_the_first_result_where_rivals_differ() -> None:
+    """A made-up BCP in a library house style: where the library design and another BCP of
+    its style differ (the name), the photo matches neither, so it looks less like the first
+    result there than a photo of the design itself, even where it still sides with it."""
+    gaps = []
+    for index in (6, 8, 12):
+        design = WORLD.designs[index]
+        suffix = design.bcp_name.split(" ", 1)[-1]
+        rival = replace(design, design_id="rival", bcp_name=f"KORVAL {suffix}")
+        made_up = replace(design, design_id="made-up", bcp_name=f"TERAVAN HOLMAR {suffix}")
+        specimens = [
+            stamp_features(WORLD.specimen(index)),
+            stamp_features(render_specimen(rival, dt.date(2023, 5, 2), 4)),
+        ]
+        for split in ("scan", "phone"):
+            likeness = []
+            for photographed in (design, made_up):
+                rng = np.random.default_rng(5)
+                photo = render_photo(rng, photographed, dt.date(2024, 3, 9), 17, [], split)
+                query = features_of(photo.rgb)
+                contenders = []
+                for specimen in specimens:
+                    to_specimen, _ = align(query, specimen)
+                    assert to_specimen is not None
+                    contenders.append(Contender(specimen, to_specimen))
+                likeness.append(head_to_head(query.ink, contenders).evidence(0).likeness)
+            assert likeness[0] > likeness[1], (index, split, likeness)
+            gaps.append(likeness[0] - likeness[1])
+    assert np.mean(gaps) > 0.1, gaps
