@@ -514,7 +514,7 @@ def train(
 @cli.command()
 def calibrate(
     specimens: Annotated[int, typer.Option(min=20, help="validation library size")] = 1000,
-    queries: Annotated[int, typer.Option(min=10, help="validation queries per split")] = 120,
+    queries: Annotated[int, typer.Option(min=10, help="validation queries per split")] = 200,
     pairs: Annotated[int, typer.Option(min=10, help="forgery pairs per validation world")] = 150,
     search: Annotated[bool, typer.Option(help="calibrate search's fusion and decision")] = True,
     comparison: Annotated[bool, typer.Option(help="calibrate the comparison verdict")] = True,

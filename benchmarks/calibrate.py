@@ -147,7 +147,7 @@ def _search_world(
 
 
 def calibrate(
-    work: Path, *, specimens: int = 1000, queries: int = 120, unknown: int = 200
+    work: Path, *, specimens: int = 1000, queries: int = 200, unknown: int = 400
 ) -> dict[str, Any]:
     """Fusion weights first (re-ranking recorded shortlists); when they change, the world is
     searched again with them, so that the decision model sees what search will rank."""
