@@ -120,12 +120,9 @@ class Ranked:
     verified: bool
 
 
-def decision_features(
-    ranked: list[Ranked], twins: TwinEvidence | None = None
-) -> NDArray[np.float64]:
+def decision_features(ranked: list[Ranked], twins: TwinEvidence) -> NDArray[np.float64]:
     if not ranked:
         return np.zeros(FEATURES)
-    twins = twins or TwinEvidence()
     best = ranked[0]
     second = ranked[1].score if len(ranked) > 1 else best.score - 1.0
     return np.array(
