@@ -35,6 +35,10 @@ def weed_binary() -> Path:
     return Path(found)
 
 
+class WeedExitedError(RuntimeError):
+    """`weed server` stopped while starting (most often: a port was taken meanwhile)."""
+
+
 @dataclass
 class SeaweedServer:
     """One `weed server` with an authenticated S3 gateway on loopback."""
@@ -91,25 +95,44 @@ class SeaweedServer:
             *[f"-{name}={port}" for name, port in ports.items()],
         ]
 
-    def start(self, timeout_s: float = 60.0) -> None:
+    def start(self, timeout_s: float = 60.0, attempts: int = 3) -> None:
+        """Start the server; a start that exits at once is retried on fresh ports.
+
+        The ports are chosen free but only bound by weed a moment later, so another
+        process (any outgoing connection takes an ephemeral port) can take one in
+        between; weed then exits at once. The S3 port is kept once the server has
+        run, since clients were given it.
+        """
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
-        log = (self.workdir / "weed.log").open("ab")
-        self.process = subprocess.Popen(
-            self._command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self._wait_ready(timeout_s)
+        first_start = not (self.workdir / "weed.log").exists()
+        for attempt in range(1, attempts + 1):
+            with (self.workdir / "weed.log").open("ab") as log:
+                self.process = subprocess.Popen(
+                    self._command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            try:
+                self._wait_ready(timeout_s)
+                return
+            except WeedExitedError:
+                if attempt == attempts:
+                    raise
+                self.process = None
+                if first_start:
+                    self.s3_port = free_port()
 
     def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process and self.process.poll() is not None:
-                raise RuntimeError(f"weed exited early; see {self.workdir / 'weed.log'}")
+                raise WeedExitedError(f"weed exited early:\n{self._log_tail()}")
             if self._probe_bucket_ops():
                 return
             time.sleep(0.5)
-        raise RuntimeError(
-            f"SeaweedFS S3 not ready after {timeout_s}s; see {self.workdir / 'weed.log'}"
-        )
+        raise RuntimeError(f"SeaweedFS S3 not ready after {timeout_s}s:\n{self._log_tail()}")
+
+    def _log_tail(self, lines: int = 15) -> str:
+        text = (self.workdir / "weed.log").read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
 
     def _probe_bucket_ops(self) -> bool:
         # The S3 gateway answers before the filer can store objects: probe a real write.
