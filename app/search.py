@@ -45,12 +45,9 @@ from vision.verify import Verification, verify
 log = logging.getLogger(__name__)
 # Candidates from the descriptor votes and from the embedding; all of them are verified.
 # Votes find the design far more often than the embedding does (see the bench's ablation),
-# so they fill nearly all the shortlist: on 120 phone and 120 hard photos of the validation
-# world, the embedding's first 10 added no design the votes' first 30 missed, while the votes'
-# first 60 held the right design for 94% and 65% (30: 91% and 46%). The embedding's few
-# are a safety net for photos with few keypoints.
-BY_VOTES = 60
-BY_EMBEDDING = 5
+# so they fill most of the shortlist.
+BY_VOTES = 30
+BY_EMBEDDING = 10
 SHORTLIST = BY_VOTES + BY_EMBEDDING  # the most candidates a search ranks
 MAX_STAMPS = 4  # impressions on one photo that a search reports
 # Near-twins: up to this many first verified results, within the margin of the first's fused
@@ -363,7 +360,7 @@ def settle_twins(
     met = head_to_head(query_ink, [contender for _, contender in meeting])
     if not settle:  # the order stands; only how clearly the first verified result wins
         return scored, met.evidence(0)
-    first = met.winner()
+    first = int(np.argmax(met.preference()))
     winner = meeting[first][0]
     return [winner, *(m for m in scored if m is not winner)], met.evidence(first)
 

@@ -196,20 +196,6 @@ class Meeting:
         """Each contender's total preference over the others (round robin)."""
         return np.asarray(np.nansum(self.margins, axis=1), dtype=np.float64)
 
-    def winner(self) -> int:
-        """The contender the photo sides with against every other it could be compared with,
-        when there is one; otherwise the one with the largest total preference.
-
-        A total alone can crown a contender that beat the weaker ones by much but lost to
-        the one that beat everybody, its own design. On 240 phone and hard photos of each of
-        two worlds, the rule changed the first result of 10: 4 became right, 2 wrong.
-        """
-        for i in range(len(self.margins)):
-            against = _others(self.margins, i)
-            if len(against) and bool((against > 0).all()):
-                return i
-        return int(np.argmax(self.preference()))
-
     def evidence(self, winner: int) -> TwinEvidence:
         """The winner's smallest margin and lowest likeness over the others it could be
         compared with. Small or negative: the photo does not clearly look like it where it

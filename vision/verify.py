@@ -15,12 +15,7 @@ from numpy.typing import NDArray
 
 from vision.features import StampFeatures
 
-# Fewest RANSAC inliers of a verified view. Faint, blurred photos keep few keypoints: on the
-# validation world (seed 7777, 120 hard photos) 28 had the right design in the shortlist but
-# unverified, most with 6-10 inliers. With 8 (was 10) recall@1 hard 0.325 -> 0.358 there and
-# 0.350 -> 0.392 on seed 0, phone unchanged or better; 7 was no better than 8. A view must
-# also be plausible (see `plausible`), and how far a verified result is trusted is calibrated.
-MIN_INLIERS = 8
+MIN_INLIERS = 10
 RATIO = 0.82
 CHAMFER_PX = 3.0
 
