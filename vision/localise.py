@@ -49,25 +49,38 @@ def page_mask(small: NDArray[np.uint8]) -> NDArray[np.bool_]:
     return np.asarray(eroded, dtype=bool)
 
 
+def _nested(outer: NDArray[np.int64], inner: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Whether each `inner` box (x0, y0, x1, y1) lies mostly (60% of its area) inside each
+    `outer` box: len(outer) x len(inner)."""
+    ix = np.minimum(outer[:, None, 2], inner[None, :, 2]) - np.maximum(
+        outer[:, None, 0], inner[None, :, 0]
+    )
+    iy = np.minimum(outer[:, None, 3], inner[None, :, 3]) - np.maximum(
+        outer[:, None, 1], inner[None, :, 1]
+    )
+    area = (inner[:, 2] - inner[:, 0]) * (inner[:, 3] - inner[:, 1])
+    return np.asarray(np.clip(ix, 0, None) * np.clip(iy, 0, None) >= 0.6 * area[None, :])
+
+
 def _merge_nested(boxes: list[list[int]]) -> list[list[int]]:
-    """Union boxes lying mostly inside another: the text inside an impression's rim."""
-    merged = True
-    while merged:
-        merged = False
-        for i, a in enumerate(boxes):
-            for j, b in enumerate(boxes):
-                if i == j:
-                    continue
-                ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-                iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-                if ix * iy >= 0.6 * (b[2] - b[0]) * (b[3] - b[1]):
-                    a[:] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
-                    del boxes[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return boxes
+    """Union boxes lying mostly inside another: the text inside an impression's rim.
+
+    The first nested pair in box order merges, then the next is sought afresh; which boxes
+    hold which is kept in a matrix and only the merged box's row and column are redone."""
+    held = np.array(boxes, dtype=np.int64).reshape(-1, 4)
+    inside = _nested(held, held)
+    np.fill_diagonal(inside, False)
+    while (hits := np.flatnonzero(inside)).size:
+        i, j = divmod(int(hits[0]), len(held))
+        held[i, :2] = np.minimum(held[i, :2], held[j, :2])
+        held[i, 2:] = np.maximum(held[i, 2:], held[j, 2:])
+        held = np.delete(held, j, axis=0)
+        inside = np.delete(np.delete(inside, j, axis=0), j, axis=1)
+        i -= int(j < i)
+        inside[i, :] = _nested(held[i : i + 1], held)[0]
+        inside[:, i] = _nested(held, held[i : i + 1])[:, 0]
+        inside[i, i] = False
+    return [[int(v) for v in box] for box in held]
 
 
 def _blobs(mask: NDArray[np.uint8]) -> NDArray[np.int32]:

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from tests.conftest import stamp_image
-from vision.localise import find_stamps, primary_crop, specimen_box
+from vision.localise import _merge_nested, find_stamps, primary_crop, specimen_box
 from vision.pipeline import DecisionModel, Ranked, decide
 from vision.synth.world import SyntheticWorld
 from vision.twins import TwinEvidence
@@ -103,3 +103,40 @@ def test_overlapping_stamps_of_other_inks_are_told_apart() -> None:
     box = find_stamps(rgb)[0].box
     assert iou(box, (290, 190, 320, 320)) > 0.6, box
     assert box[1] > 120 and box[0] + box[2] < 700, box  # the other stamp is left out
+
+
+def _merge_pairwise(boxes: list[list[int]]) -> list[list[int]]:
+    """The plain definition: merge the first pair (in box order) of which the second lies
+    60% inside the first, then look again from the start."""
+    boxes = [list(box) for box in boxes]
+    while True:
+        for i, a in enumerate(boxes):
+            for j, b in enumerate(boxes):
+                ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+                iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+                if i != j and ix * iy >= 0.6 * (b[2] - b[0]) * (b[3] - b[1]):
+                    a[:] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del boxes[j]
+                    break
+            else:
+                continue
+            break
+        else:
+            return boxes
+
+
+def test_nested_boxes_merge_as_the_pairwise_definition_says() -> None:
+    rng = np.random.default_rng(11)
+    merged_any = False
+    for _ in range(200):
+        count = int(rng.integers(0, 30))
+        corners = rng.integers(0, 120, (count, 2))
+        sizes = rng.integers(1, 60, (count, 2))
+        boxes = [
+            [int(x), int(y), int(x + w), int(y + h)]
+            for (x, y), (w, h) in zip(corners, sizes, strict=True)
+        ]
+        expected = _merge_pairwise(boxes)
+        assert _merge_nested(boxes) == expected, boxes
+        merged_any |= len(expected) < len(boxes)
+    assert merged_any
