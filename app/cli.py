@@ -498,14 +498,21 @@ def train(
     batch: Annotated[int, typer.Option(min=4, help="designs per batch")] = 48,
     seed: Annotated[int, typer.Option(help="seed of model, designs and photos")] = 0,
     max_minutes: Annotated[float, typer.Option(help="stop early after this long")] = 85.0,
+    refresh_only: Annotated[
+        bool,
+        typer.Option(help="no training: only recompute the BatchNorm statistics of OUT's weights"),
+    ] = False,
 ) -> None:
     """Train the stamp model on the synthetic world (CPU, reproducible from the seed)."""
-    from vision.training.train import TrainOptions
+    from vision.training.train import TrainOptions, refresh
     from vision.training.train import train as run_training
 
-    sidecar = run_training(
-        TrainOptions(out=out, steps=steps, batch=batch, seed=seed, max_minutes=max_minutes)
-    )
+    options = TrainOptions(out=out, steps=steps, batch=batch, seed=seed, max_minutes=max_minutes)
+    if refresh_only:
+        sidecar = refresh(options)
+        typer.echo(f"weights {sidecar['weights_sha256'][:12]}: BatchNorm statistics refreshed")
+        return
+    sidecar = run_training(options)
     typer.echo(
         f"weights {sidecar['weights_sha256'][:12]} after {sidecar['training']['steps']} steps"
     )

@@ -47,6 +47,14 @@ def free_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def normalise_batch(images: torch.Tensor, preprocess: dict[str, Any]) -> torch.Tensor:
+    """(N, 3, S, S) images in [0, 1] as the model is trained on and served: one function for
+    both, so that training and search cannot disagree on the input."""
+    mean = torch.tensor(preprocess["mean"], dtype=torch.float32).view(1, 3, 1, 1)
+    std = torch.tensor(preprocess["std"], dtype=torch.float32).view(1, 3, 1, 1)
+    return (images.float() - mean) / std
+
+
 def load_state(model: torch.nn.Module, weights: Path) -> None:
     if not weights.is_file():
         raise ModelLoadError(f"weights file {weights} does not exist")
@@ -140,11 +148,8 @@ class Embedder:
         )
 
     def _normalise(self, batch: NDArray[np.float32]) -> torch.Tensor:
-        cfg = self.model.visual.preprocess_cfg
-        mean = torch.tensor(cfg["mean"], dtype=torch.float32).view(1, 3, 1, 1)
-        std = torch.tensor(cfg["std"], dtype=torch.float32).view(1, 3, 1, 1)
-        tensor = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float()
-        return (tensor - mean) / std
+        tensor = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2)
+        return normalise_batch(tensor, self.model.visual.preprocess_cfg)
 
     def embed_images(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         """(N, S, S, 3) images in [0, 1] at the model's input size to (N, D) unit vectors."""

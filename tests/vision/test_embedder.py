@@ -43,9 +43,11 @@ def test_a_random_open_clip_checkpoint_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "random.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
     image = fixed_input(192)
+    mean = torch.tensor(DEFAULT_PREPROCESS["mean"]).view(1, 3, 1, 1)
+    std = torch.tensor(DEFAULT_PREPROCESS["std"]).view(1, 3, 1, 1)
     with torch.inference_mode():
         direct = torch.nn.functional.normalize(
-            model.encode_image((torch.from_numpy(image).permute(0, 3, 1, 2) - 0.5) / 0.25), dim=-1
+            model.encode_image((torch.from_numpy(image).permute(0, 3, 1, 2) - mean) / std), dim=-1
         ).numpy()
     reloaded = Embedder(weights=path).embed_images(image)
     np.testing.assert_array_equal(reloaded, direct)
