@@ -67,7 +67,7 @@ def fit_weights(genuine: list[QueryRecord]) -> FusionWeights:
     grid = [
         FusionWeights(embedding=e, votes=v, inliers=i, agreement=a, unverified_penalty=p)
         for e, v, i, a, p in itertools.product(
-            (0.0, 0.5, 1.0),
+            (0.0, 0.5, 1.0, 2.0, 4.0),  # cosine similarities of a shortlist lie close together
             (0.0, 0.5, 1.0),
             (0.5, 1.0, 2.0, 4.0),
             (0.0, 1.5, 3.0, 6.0, 12.0),
