@@ -232,5 +232,7 @@ class _Step:
         assert specimen.id is not None
         self.report.added.append(specimen.id)
         if self.duplicates is not None and vectors is not None:
-            for other, similarity in self.duplicates.similar(specimen.id, vectors.embedding):
+            for other, similarity in self.duplicates.similar(
+                specimen.id, vectors.embedding, vectors.features
+            ):
                 self.report.flagged.append(Flag(item.row.number, specimen.id, other, similarity))

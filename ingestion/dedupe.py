@@ -1,43 +1,85 @@
-"""Near-duplicates: a new specimen whose image looks like one already in the library.
+"""Near-duplicates: a new specimen that looks like one already in the library.
 
 Identical bytes are recognised by their sha256 and never stored twice. A rescan of the
-same specimen, or a copy at another resolution, has other bytes but almost the same
-embedding; such a specimen is stored (it may be a genuine new design that differs only
-in its BCP line) and flagged for the librarian to judge.
+same specimen, or a copy at another resolution, has other bytes; such a specimen is stored
+and flagged for the librarian to judge.
+
+The embedding alone cannot tell a rescan from a near-twin design: entry and exit stamps of
+one BCP, or two BCPs of one house style, lie closer together (cosine about 0.999) than a
+specimen and its rescan at 0.7x and JPEG 80 (median 0.985). So the embedding only picks the
+closest specimens, and the two specimens' ink, aligned, must agree (`ink_difference`): a
+twin differs by a word, a rescan nowhere. On 400 specimens of a validation world (seed
+7777) the embedding alone at 0.985 flagged 95% of them (all of them with the model's earlier
+BatchNorm statistics). Ink agreement within SAME_INK, on 200 specimens each of seeds 7777
+and 0: rescans at 0.7x and JPEG 80 84% and 84% flagged, at 0.5x and JPEG 70 71% and 75%,
+their entry/exit twins 6.5% and 4%. Among 1,000 specimens a rescan's original is within
+its 8 nearest by embedding for 82% of 200 rescans (top 5: 74%, top 10: 86%); each
+comparison costs about 9 ms.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from app.core.models import SpecimenVectors
 from index import SpecimenIndex
 from ingestion.vectors import stored_embeddings
+from vision.features import StampFeatures
+from vision.twins import ink_difference
 
-SIMILAR_FROM = 0.985  # cosine similarity of embeddings from which two specimens are flagged
-NEIGHBOURS = 1  # the closest one is enough for the librarian to compare
+CLOSE_FROM = 0.95  # cosine similarity from which a specimen's ink is compared with this one's
+SAME_INK = 0.015  # at most this share of the two specimens' ink differs: a near-duplicate
+NEIGHBOURS = 8  # the closest specimens compared: a rescan's near-twins may lie closer to it
+
+FeaturesOf = Callable[[list[int]], dict[int, StampFeatures]]
 
 
 class NearDuplicates:
-    def __init__(self, index: SpecimenIndex, threshold: float = SIMILAR_FROM) -> None:
+    def __init__(self, index: SpecimenIndex, features_of: FeaturesOf | None = None) -> None:
         self.index = index
-        self.threshold = threshold
+        self.features_of = features_of or (lambda ids: {})
+        self.seen: dict[int, StampFeatures] = {}  # added since this object was made
 
     @classmethod
-    def of_library(
-        cls, session: Session, model_id: str, dimension: int, threshold: float = SIMILAR_FROM
-    ) -> NearDuplicates:
+    def of_library(cls, session: Session, model_id: str, dimension: int) -> NearDuplicates:
         ids, vectors = stored_embeddings(session, model_id)
         index = SpecimenIndex.build(ids, vectors, model_id=model_id, dimension=dimension)
-        return cls(index, threshold)
 
-    def similar(self, specimen_id: int, embedding: NDArray[np.float32]) -> list[tuple[int, float]]:
-        """Specimens already seen that this one nearly duplicates; it is then remembered too."""
-        hits = self.index.search(embedding, NEIGHBOURS)
-        self.index.upsert([specimen_id], embedding[None, :])
-        return [
-            (hit.specimen_id, round(hit.score, 4))
-            for hit in hits
-            if hit.score >= self.threshold and hit.specimen_id != specimen_id
+        def features_of(wanted: list[int]) -> dict[int, StampFeatures]:
+            rows = session.exec(
+                select(SpecimenVectors.specimen_id, SpecimenVectors.features).where(
+                    col(SpecimenVectors.specimen_id).in_(wanted)
+                )
+            ).all()
+            return {int(i): StampFeatures.from_bytes(blob) for i, blob in rows}
+
+        return cls(index, features_of)
+
+    def similar(
+        self, specimen_id: int, embedding: NDArray[np.float32], features: StampFeatures
+    ) -> list[tuple[int, float]]:
+        """Specimens already seen that this one nearly duplicates, with their embedding
+        similarity; it is then remembered too."""
+        hits = [
+            hit
+            for hit in self.index.search(embedding, NEIGHBOURS)
+            if hit.score >= CLOSE_FROM and hit.specimen_id != specimen_id
         ]
+        self.index.upsert([specimen_id], embedding[None, :])
+        self.seen[specimen_id] = features
+        known = {
+            h.specimen_id: self.seen[h.specimen_id] for h in hits if h.specimen_id in self.seen
+        }
+        known |= self.features_of([h.specimen_id for h in hits if h.specimen_id not in known])
+        flagged = []
+        for hit in hits:
+            if hit.specimen_id not in known:
+                continue
+            difference = ink_difference(known[hit.specimen_id], features)
+            if difference is not None and difference <= SAME_INK:
+                flagged.append((hit.specimen_id, round(hit.score, 4)))
+        return flagged

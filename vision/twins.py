@@ -39,6 +39,7 @@ LOOKS_LIKE = 0.4  # a piece speaks when the photo correlates this well with eith
 SLACK_PX = 1  # the photo may sit this far off in a piece (paper not flat, ink spread)
 MIN_PIXELS = round(30 * SCALE**2)
 MIN_SHARED = 25  # photo keypoints matched in both specimens, to align them through the photo
+INKED = 0.3  # normalised ink from which a pixel counts as inked when two specimens are compared
 _TO_SMALL = np.diag([SCALE, SCALE, 1.0])
 _FROM_SMALL = np.diag([1 / SCALE, 1 / SCALE, 1.0])
 _PIECE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (PIECE_PX, PIECE_PX))
@@ -81,11 +82,14 @@ class _Frame:
     covered: NDArray[np.bool_]
 
 
-def _frame(query_ink: NDArray[np.uint8], contender: Contender) -> _Frame:
-    small = cv2.resize(
-        contender.features.ink, None, fx=SCALE, fy=SCALE, interpolation=cv2.INTER_AREA
+def _small(ink: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    return np.asarray(
+        cv2.resize(ink, None, fx=SCALE, fy=SCALE, interpolation=cv2.INTER_AREA), dtype=np.uint8
     )
-    ink = np.asarray(small, dtype=np.uint8)
+
+
+def _frame(query_ink: NDArray[np.uint8], contender: Contender) -> _Frame:
+    ink = _small(contender.features.ink)
     to_frame = _TO_SMALL @ contender.query_to_specimen
     query, covered = _warp(query_ink.astype(np.float32), to_frame, ink.shape)
     return _Frame(_normalised(ink), _normalised(query), covered)
@@ -152,6 +156,36 @@ def side(
         return 0.0, likeness
     margin = float((size[speaks] * (own - others)[speaks]).sum() / size[speaks].sum())
     return margin, likeness
+
+
+def ink_difference(first: StampFeatures, second: StampFeatures) -> float | None:
+    """The share of two specimens' ink where they differ: `second` aligned onto `first` from
+    their features, its ink brought to the same strength (least squares gain); None when
+    they cannot be aligned.
+
+    A rescan of one specimen at another resolution or JPEG quality differs in stroke edges
+    only, which an opening with a 3-pixel square removes; a near-twin (another BCP name or
+    direction word) differs by whole words. Measured on 60 specimens of a validation world
+    (seed 7777): rescans at 0.7x and JPEG quality 80 median 0.000, 75th percentile 0.011;
+    their entry/exit twins 5th percentile 0.010, median 0.059."""
+    homography, _ = align(second, first)
+    if homography is None:
+        return None
+    own = _normalised(_small(first.ink))
+    theirs, covered = _warp(
+        _small(second.ink).astype(np.float32), _TO_SMALL @ homography @ _FROM_SMALL, own.shape
+    )
+    theirs = _normalised(theirs)
+    either = covered & ((own > 0.1) | (theirs > 0.1))
+    inked = covered & ((own > INKED) | (theirs > INKED))
+    if not inked.any():
+        return None
+    gain = float((own[either] * theirs[either]).sum()) / max(
+        float((theirs[either] ** 2).sum()), 1e-6
+    )
+    differ = ((np.abs(own - theirs * gain) > DIFFERENT) & covered).astype(np.uint8)
+    opened = cv2.morphologyEx(differ, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return float(np.count_nonzero(opened) / inked.sum())
 
 
 def _between(source: Contender, target: Contender) -> NDArray[np.float64] | None:
