@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.core.catalogue import SpecimenFilter, apply_filter, note_change
-from app.core.models import Direction, Mode, Specimen, SpecimenVectors
+from app.core.models import Direction, Mode, Specimen
 from app.core.storage import ObjectStore
 from app.live_index import LiveIndex
 from index import DescriptorIndex, Neighbours, SpecimenIndex
 from index.specimen_index import IndexPlan
-from ingestion.vectors import Indexer, vector_ids
+from ingestion.vectors import Indexer, features_of, vector_ids
 from vision.embedder import Embedder
 from vision.features import StampFeatures
 from vision.imageio import ImageLimits, decode_image
@@ -184,15 +184,10 @@ class SearchEngine:
         missing = [i for i in ids if i not in found]
         if missing:
             with Session(self.engine) as session:
-                rows = session.exec(
-                    select(SpecimenVectors.specimen_id, SpecimenVectors.features).where(
-                        col(SpecimenVectors.specimen_id).in_(missing)
-                    )
-                ).all()
+                loaded = features_of(session, missing)
             with self._lock:
-                for specimen_id, blob in rows:
-                    features = StampFeatures.from_bytes(blob)
-                    found[int(specimen_id)] = self._features[int(specimen_id)] = features
+                for specimen_id, features in loaded.items():
+                    found[specimen_id] = self._features[specimen_id] = features
                 while len(self._features) > self._cache_size:
                     self._features.popitem(last=False)
         return found

@@ -23,11 +23,10 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from app.core.models import SpecimenVectors
 from index import SpecimenIndex
-from ingestion.vectors import stored_embeddings
+from ingestion.vectors import features_of, stored_embeddings
 from vision.features import StampFeatures
 from vision.twins import ink_difference
 
@@ -39,25 +38,18 @@ FeaturesOf = Callable[[list[int]], dict[int, StampFeatures]]
 
 
 class NearDuplicates:
-    def __init__(self, index: SpecimenIndex, features_of: FeaturesOf | None = None) -> None:
+    """`features_of` gives stored specimens' local features: a specimen is stored, features
+    included, before it is checked, so those of the same job are found there too."""
+
+    def __init__(self, index: SpecimenIndex, features_of: FeaturesOf) -> None:
         self.index = index
-        self.features_of = features_of or (lambda ids: {})
-        self.seen: dict[int, StampFeatures] = {}  # added since this object was made
+        self.features_of = features_of
 
     @classmethod
     def of_library(cls, session: Session, model_id: str, dimension: int) -> NearDuplicates:
         ids, vectors = stored_embeddings(session, model_id)
         index = SpecimenIndex.build(ids, vectors, model_id=model_id, dimension=dimension)
-
-        def features_of(wanted: list[int]) -> dict[int, StampFeatures]:
-            rows = session.exec(
-                select(SpecimenVectors.specimen_id, SpecimenVectors.features).where(
-                    col(SpecimenVectors.specimen_id).in_(wanted)
-                )
-            ).all()
-            return {int(i): StampFeatures.from_bytes(blob) for i, blob in rows}
-
-        return cls(index, features_of)
+        return cls(index, lambda wanted: features_of(session, wanted))
 
     def similar(
         self, specimen_id: int, embedding: NDArray[np.float32], features: StampFeatures
@@ -70,16 +62,13 @@ class NearDuplicates:
             if hit.score >= CLOSE_FROM and hit.specimen_id != specimen_id
         ]
         self.index.upsert([specimen_id], embedding[None, :])
-        self.seen[specimen_id] = features
-        known = {
-            h.specimen_id: self.seen[h.specimen_id] for h in hits if h.specimen_id in self.seen
-        }
-        known |= self.features_of([h.specimen_id for h in hits if h.specimen_id not in known])
+        stored = self.features_of([hit.specimen_id for hit in hits])
         flagged = []
         for hit in hits:
-            if hit.specimen_id not in known:
+            theirs = stored.get(hit.specimen_id)
+            if theirs is None:
                 continue
-            difference = ink_difference(known[hit.specimen_id], features)
+            difference = ink_difference(theirs, features)
             if difference is not None and difference <= SAME_INK:
                 flagged.append((hit.specimen_id, round(hit.score, 4)))
         return flagged

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.core.models import SpecimenVectors
 from vision.embedder import Embedder
+from vision.features import StampFeatures
 from vision.localise import specimen_box
 from vision.pipeline import Box, StampVectors, vectorise
 from vision.workers import parallel_map
@@ -55,6 +56,16 @@ def stored_features(session: Session, model_id: str) -> list[tuple[int, bytes]]:
         )
     ).all()
     return [(int(specimen_id), blob) for specimen_id, blob in rows]
+
+
+def features_of(session: Session, ids: list[int]) -> dict[int, StampFeatures]:
+    """The stored local features of these specimens (those that have any)."""
+    rows = session.exec(
+        select(SpecimenVectors.specimen_id, SpecimenVectors.features).where(
+            col(SpecimenVectors.specimen_id).in_(ids)
+        )
+    ).all()
+    return {int(specimen_id): StampFeatures.from_bytes(blob) for specimen_id, blob in rows}
 
 
 def stored_embeddings(session: Session, model_id: str) -> tuple[list[int], NDArray[np.float32]]:

@@ -34,7 +34,11 @@ def test_a_rescan_is_flagged_and_a_near_twin_is_not() -> None:
     assert float(first.embedding @ twin.embedding) >= CLOSE_FROM
     assert float(first.embedding @ again.embedding) >= CLOSE_FROM
 
-    duplicates = NearDuplicates(SpecimenIndex(dimension=embedder.dimension, model_id="m@1"))
+    stored = {1: first.features, 2: twin.features, 3: again.features}  # stored before checked
+    duplicates = NearDuplicates(
+        SpecimenIndex(dimension=embedder.dimension, model_id="m@1"),
+        lambda ids: {i: stored[i] for i in ids},
+    )
     assert duplicates.similar(1, first.embedding, first.features) == []
     assert duplicates.similar(2, twin.embedding, twin.features) == []
     flagged = duplicates.similar(3, again.embedding, again.features)
