@@ -51,8 +51,7 @@ BY_EMBEDDING = 10
 SHORTLIST = BY_VOTES + BY_EMBEDDING  # the most candidates a search ranks
 MAX_STAMPS = 4  # impressions on one photo that a search reports
 # Near-twins: up to this many first verified results, within the margin of the first's fused
-# score, meet in pairs; the one the photo sides with against all the others (else the one it
-# sides with most) takes first place (see settle_twins).
+# score, meet in pairs; the one the photo sides with most takes first place (see settle_twins).
 TWIN_ROUND = 5
 TWIN_MARGIN = 6.0
 
@@ -332,9 +331,8 @@ def settle_twins(
     features: dict[int, StampFeatures],
     checks: dict[int, Verification],
 ) -> tuple[list[Match], TwinEvidence]:
-    """The first verified results of close score meet in pairs; the one the photo sides with,
-    where the specimens differ, against every other (else most in total) takes first place
-    (see `vision.twins.Meeting.winner`).
+    """The first verified results of close score meet in pairs; the one the photo sides with
+    most, where the specimens differ, takes first place (see `vision.twins`).
 
     Also how clearly the first result won: over the others it met, or over the next verified
     result when no other came close enough to meet it (nothing when there is no second
@@ -357,7 +355,7 @@ def settle_twins(
     met = head_to_head(query_ink, [contender for _, contender in meeting])
     if not settle:  # the order stands; only how clearly the first verified result wins
         return scored, met.evidence(0)
-    first = met.winner()
+    first = int(np.argmax(met.preference()))
     winner = meeting[first][0]
     return [winner, *(m for m in scored if m is not winner)], met.evidence(first)
 

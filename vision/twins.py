@@ -243,24 +243,6 @@ class Meeting:
         """Each contender's total preference over the others (round robin)."""
         return np.asarray(np.nansum(self.margins, axis=1), dtype=np.float64)
 
-    def winner(self) -> int:
-        """The contender the photo sides with against every other it could be compared
-        with (the first in score order when two are unbeaten because they could not be
-        compared); when none beats them all, the one with the largest total preference.
-
-        Each margin is measured only where its two specimens differ, so a total lets a
-        contender that trails the photo's own design, but beats weaker rivals by more,
-        overtake it. Replayed on the recorded rounds of 250 phone and 100 hard photos each
-        of a validation world (seed 7777) and of the benchmark's (seed 0), right design
-        first against the totals alone: phone 201 -> 205 and 205 -> 208, hard 29 -> 30 and
-        36 -> 36; no photo set did worse."""
-        for i, row in enumerate(self.margins):
-            others = np.delete(row, i)
-            others = others[~np.isnan(others)]
-            if len(others) and bool((others > 0).all()):
-                return i
-        return int(np.argmax(self.preference()))
-
     def evidence(self, winner: int) -> TwinEvidence:
         """The winner's smallest margin and lowest likeness over the others it could be
         compared with. Small or negative: the photo does not clearly look like it where it

@@ -12,7 +12,7 @@ from vision.features import StampFeatures, stamp_features
 from vision.localise import primary_crop
 from vision.synth.photo import render_photo, render_specimen
 from vision.synth.world import SyntheticWorld
-from vision.twins import Contender, Meeting, head_to_head
+from vision.twins import Contender, head_to_head
 from vision.verify import align
 
 WORLD = SyntheticWorld(seed=3, specimens=40)
@@ -105,26 +105,3 @@ def test_a_stamp_not_in_the_library_looks_less_like_the_first_result_where_rival
             assert likeness[0] > likeness[1], (index, split, likeness)
             gaps.append(likeness[0] - likeness[1])
     assert np.mean(gaps) > 0.1, gaps
-
-
-def _meeting(margins: list[list[float]]) -> Meeting:
-    matrix = np.array(margins, dtype=np.float64)
-    return Meeting(matrix, np.full_like(matrix, np.nan))
-
-
-def test_the_contender_that_beats_every_other_wins_even_with_a_smaller_total() -> None:
-    """0 beats 1 and 2 narrowly; 1 loses to 0 but beats 2 by far: 1 has the larger total,
-    but the photo sided with 0 where 0 and 1 differ."""
-    met = _meeting([[0.0, 0.1, 0.1], [-0.1, 0.0, 1.5], [-0.1, -1.5, 0.0]])
-    assert int(np.argmax(met.preference())) == 1
-    assert met.winner() == 0
-
-
-def test_without_a_contender_beating_all_the_largest_total_wins() -> None:
-    cycle = _meeting([[0.0, 0.2, -0.1], [-0.2, 0.0, 0.9], [0.1, -0.9, 0.0]])
-    assert cycle.winner() == int(np.argmax(cycle.preference())) == 1
-    # a pair that could not be compared (NaN) neither helps nor stops a contender
-    unaligned = _meeting([[0.0, np.nan, 0.3], [np.nan, 0.0, 0.5], [-0.3, -0.5, 0.0]])
-    assert unaligned.winner() == 0
-    nobody = _meeting([[0.0, np.nan], [np.nan, 0.0]])
-    assert nobody.winner() == 0
