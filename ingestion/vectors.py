@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,7 +11,8 @@ from sqlmodel import Session, col, select
 from app.core.models import SpecimenVectors
 from vision.embedder import Embedder
 from vision.features import StampFeatures
-from vision.localise import specimen_box
+from vision.fields import variable_mask
+from vision.localise import crop, specimen_box
 from vision.pipeline import Box, StampVectors, vectorise
 from vision.workers import parallel_map
 
@@ -28,9 +29,15 @@ class Indexer:
 
     def vectors_for(self, images: list[NDArray[np.uint8]]) -> list[StampVectors]:
         """Vectors of a batch of specimen images (the model embeds a batch at once), each of
-        the whole stamp the image shows."""
+        the whole stamp the image shows, with the stamp's variable lines (date, counter)."""
         boxes: list[Box | None] = list(parallel_map(specimen_box, images))
-        return vectorise(self.embedder, images, boxes)
+        vectors = vectorise(self.embedder, images, boxes)
+        crops = [crop(image, v.box) for image, v in zip(images, vectors, strict=True)]
+        masks = parallel_map(variable_mask, crops)
+        return [
+            replace(v, features=replace(v.features, variable=mask))
+            for v, mask in zip(vectors, masks, strict=True)
+        ]
 
     def row(self, specimen_id: int, vectors: StampVectors) -> SpecimenVectors:
         return SpecimenVectors(

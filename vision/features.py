@@ -25,14 +25,20 @@ class StampFeatures:
     points: NDArray[np.float32]  # (N, 2) keypoint positions at the working size
     descriptors: NDArray[np.uint8]  # (N, 128) SIFT descriptors (integer-valued in OpenCV)
     ink: NDArray[np.uint8]  # (H, W) ink map at the working size, 0..255
+    # a specimen's variable lines (date, counter) at the working size; None: not known
+    variable: NDArray[np.bool_] | None = None
 
     def to_bytes(self) -> bytes:
         # the ink map as a fast PNG: a tenth of the raw size at a tenth of zlib's time
-        ok, ink_png = cv2.imencode(".png", self.ink, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-        if not ok:
-            raise ValueError("the ink map could not be encoded")
+        arrays: dict[str, NDArray[np.uint8] | NDArray[np.float32]] = {
+            "points": self.points,
+            "descriptors": self.descriptors,
+            "ink_png": _png(self.ink),
+        }
+        if self.variable is not None:
+            arrays["variable_png"] = _png(self.variable.astype(np.uint8) * 255)
         buffer = io.BytesIO()
-        np.savez(buffer, points=self.points, descriptors=self.descriptors, ink_png=ink_png)
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
         return buffer.getvalue()
 
     @classmethod
@@ -42,7 +48,23 @@ class StampFeatures:
                 ink = np.asarray(cv2.imdecode(arrays["ink_png"], cv2.IMREAD_GRAYSCALE), np.uint8)
             else:  # written before the ink map was kept as PNG
                 ink = arrays["ink"]
-            return cls(points=arrays["points"], descriptors=arrays["descriptors"], ink=ink)
+            variable = None
+            if "variable_png" in arrays:  # written since variable lines are read
+                decoded = cv2.imdecode(arrays["variable_png"], cv2.IMREAD_GRAYSCALE)
+                variable = np.asarray(decoded, dtype=np.uint8) > 0
+            return cls(
+                points=arrays["points"],
+                descriptors=arrays["descriptors"],
+                ink=ink,
+                variable=variable,
+            )
+
+
+def _png(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise ValueError("an image of the features could not be encoded")
+    return np.asarray(encoded, dtype=np.uint8)
 
 
 _SIFT = cv2.SIFT.create(nfeatures=MAX_FEATURES, contrastThreshold=0.03)

@@ -11,7 +11,10 @@ speaks only when the photo looks like at least one of them there. A date or coun
 matches neither (every impression has its own) says nothing about which design it is; but
 how well the photo looks like a specimen over all those pieces is kept for the decision:
 a stamp not in the library (a made-up BCP name in a library style) looks like neither
-where two BCPs of that style differ, however clearly it sides with one of them.
+where two BCPs of that style differ, however clearly it sides with one of them. A
+specimen's variable lines (date, counter: `vision.fields`) are left out of every piece:
+each impression has its own there, and a photo whose month is a rival's sided with the
+rival in a large, bold piece.
 
 The pieces' correlation replaced a pixel-by-pixel count of which specimen the photo's ink
 level is closer to, which sided with the specimen without ink wherever the photo was faint.
@@ -82,6 +85,7 @@ class _Frame:
     specimen: NDArray[np.float32]
     query: NDArray[np.float32]
     covered: NDArray[np.bool_]
+    variable: NDArray[np.bool_]  # the specimen's date and counter lines: never telling
 
 
 def _small(ink: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -94,7 +98,15 @@ def _frame(query_ink: NDArray[np.uint8], contender: Contender) -> _Frame:
     ink = _small(contender.features.ink)
     to_frame = _TO_SMALL @ contender.query_to_specimen
     query, covered = _warp(query_ink.astype(np.float32), to_frame, ink.shape)
-    return _Frame(_normalised(ink), _normalised(query), covered)
+    return _Frame(_normalised(ink), _normalised(query), covered, _variable(contender, ink.shape))
+
+
+def _variable(contender: Contender, shape: tuple[int, ...]) -> NDArray[np.bool_]:
+    known = contender.features.variable
+    if known is None or known.shape != contender.features.ink.shape:
+        return np.zeros(shape[:2], dtype=bool)
+    small = cv2.resize(known.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    return np.asarray(small > 0, dtype=bool)
 
 
 def _piece_correlations(
@@ -130,7 +142,10 @@ def _piece_correlations(
 
 
 def side(
-    frame: _Frame, other: NDArray[np.float32], other_covered: NDArray[np.bool_]
+    frame: _Frame,
+    other: NDArray[np.float32],
+    other_covered: NDArray[np.bool_],
+    other_variable: NDArray[np.bool_],
 ) -> tuple[float, float]:
     """In a contender's frame, against another specimen warped onto it: +1 when the photo
     looks like the contender in every piece where the two differ, -1 like the other, 0 when
@@ -139,7 +154,7 @@ def side(
     Also how well the photo looks like the contender there at all: the size-weighted mean of
     its correlations over every piece, those that match neither included (a date, or a name
     that is neither's: a stamp not in the library); NaN when the two do not differ."""
-    both = frame.covered & other_covered
+    both = frame.covered & other_covered & ~(frame.variable | other_variable)
     telling = (np.abs(frame.specimen - other) > DIFFERENT) & both
     if int(telling.sum()) < MIN_PIXELS:
         return 0.0, np.nan
@@ -260,6 +275,14 @@ def _others(matrix: NDArray[np.float64], winner: int) -> NDArray[np.float64]:
     return np.asarray(row[~np.isnan(row)], dtype=np.float64)
 
 
+def _warp_mask(
+    mask: NDArray[np.bool_], homography: NDArray[np.float64], shape: tuple[int, ...]
+) -> NDArray[np.bool_]:
+    h, w = shape[:2]
+    warped = cv2.warpPerspective(mask.astype(np.uint8), homography, (w, h), flags=cv2.INTER_NEAREST)
+    return np.asarray(warped, dtype=np.uint8) > 0
+
+
 def head_to_head(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> Meeting:
     """Each contender met with each other one, in pairs.
 
@@ -277,7 +300,9 @@ def head_to_head(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> M
         i_to_j = np.asarray(np.linalg.inv(j_to_i), dtype=np.float64)
         j_in_i, j_covered = _warp(frames[j].specimen, j_to_i, frames[i].specimen.shape)
         i_in_j, i_covered = _warp(frames[i].specimen, i_to_j, frames[j].specimen.shape)
-        i_side, likeness[i, j] = side(frames[i], j_in_i, j_covered)
-        j_side, likeness[j, i] = side(frames[j], i_in_j, i_covered)
+        j_variable = _warp_mask(frames[j].variable, j_to_i, frames[i].specimen.shape)
+        i_variable = _warp_mask(frames[i].variable, i_to_j, frames[j].specimen.shape)
+        i_side, likeness[i, j] = side(frames[i], j_in_i, j_covered, j_variable)
+        j_side, likeness[j, i] = side(frames[j], i_in_j, i_covered, i_variable)
         margins[i, j], margins[j, i] = i_side - j_side, j_side - i_side
     return Meeting(margins, likeness)

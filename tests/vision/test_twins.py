@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from vision.features import StampFeatures, stamp_features
-from vision.localise import primary_crop
+from vision.fields import variable_mask
+from vision.localise import crop, primary_crop, specimen_box
 from vision.synth.photo import render_photo, render_specimen
 from vision.synth.world import SyntheticWorld
 from vision.twins import Contender, head_to_head
@@ -105,3 +106,28 @@ def test_a_stamp_not_in_the_library_looks_less_like_the_first_result_where_rival
             assert likeness[0] > likeness[1], (index, split, likeness)
             gaps.append(likeness[0] - likeness[1])
     assert np.mean(gaps) > 0.1, gaps
+
+
+def test_a_rival_bearing_the_photos_own_date_does_not_win_on_it() -> None:
+    """Each impression has its own date and counter. A rival specimen (the twin of the
+    photographed design) inked on the very day and counter of the photo would win the date
+    and counter lines; with the specimens' variable lines read (`vision.fields`), those
+    lines are left out, and the word the twins differ by decides."""
+    for photographed, twin in TWINS:
+        query_stamp = WORLD.query_of(photographed, "phone", 3)
+        query = features_of(query_stamp.photo.rgb)
+        inking = query_stamp.inking
+        images = [
+            render_specimen(WORLD.designs[twin], inking.date, inking.counter, seed=1),
+            WORLD.specimen(photographed),
+        ]
+        contenders = []
+        for rgb in images:
+            specimen = crop(rgb, specimen_box(rgb))
+            features = replace(stamp_features(specimen), variable=variable_mask(specimen))
+            assert features.variable is not None and features.variable.any()
+            to_specimen, _ = align(query, features)
+            assert to_specimen is not None
+            contenders.append(Contender(features, to_specimen))
+        totals = head_to_head(query.ink, contenders).preference()
+        assert totals[1] > totals[0], (photographed, totals)

@@ -1,0 +1,79 @@
+"""A specimen's variable lines: its date and counter are read and marked, its names are not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import numpy as np
+import pytest
+
+from vision import fields
+from vision.features import WORK_SIDE, StampFeatures, stamp_features
+from vision.fields import read_lines, variable_mask
+from vision.localise import crop, specimen_box
+from vision.normalise import flatten, ink_map, resize_max
+from vision.synth.photo import render_specimen
+from vision.synth.world import SyntheticWorld
+
+WORLD = SyntheticWorld(seed=3, specimens=40)
+DESIGNS = (6, 11, 26)  # three house styles, their BCP names set straight
+
+
+def specimen_crop(design: int, date: dt.date, counter: int) -> np.ndarray:
+    rgb = render_specimen(WORLD.designs[design], date, counter, seed=design)
+    return crop(rgb, specimen_box(rgb))
+
+
+def changed_by_reinking(design: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A specimen crop; where another date and counter change its ink, at the working size;
+    and where it has ink."""
+    inking = WORLD.specimen_inking(design)
+    renders = [
+        render_specimen(WORLD.designs[design], date, counter, seed=design)
+        for date, counter in (
+            (inking.date, inking.counter),
+            (inking.date + dt.timedelta(days=137), inking.counter % 90 + 7),
+        )
+    ]
+    box = specimen_box(renders[0])  # both cut alike, so that only the ink differs
+    crops = [crop(rgb, box) for rgb in renders]
+    inks = [ink_map(flatten(resize_max(image, WORK_SIDE)[0])) for image in crops]
+    return crops[0], np.abs(inks[0] - inks[1]) > 0.2, inks[0] > 0.3
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_the_date_and_counter_are_variable_and_the_names_are_not(design: int) -> None:
+    specimen, changed, inked = changed_by_reinking(design)
+    mask = variable_mask(specimen)
+    assert mask is not None
+    assert mask.shape == stamp_features(specimen).ink.shape
+    assert (mask & changed).sum() >= 0.8 * changed.sum()  # the date and counter are covered
+    assert (mask & inked & ~changed).sum() <= 0.25 * (inked & ~changed).sum()
+    lines = read_lines(specimen)
+    place = WORLD.designs[design].bcp_name.split()[0]
+    named = [line for line in lines if place in line.text]
+    assert named, [line.text for line in lines]  # the BCP name is read, and it is not variable
+    assert not any(line.variable for line in named)
+
+
+def test_without_tesseract_nothing_is_marked_and_the_operator_is_told(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    inking = WORLD.specimen_inking(4)
+    with caplog.at_level(logging.WARNING, logger=fields.__name__):
+        assert variable_mask(specimen_crop(4, inking.date, inking.counter)) is None
+    assert "tesseract" in caplog.text
+
+
+def test_variable_lines_survive_the_catalogue() -> None:
+    inking = WORLD.specimen_inking(4)
+    specimen = specimen_crop(4, inking.date, inking.counter)
+    features = stamp_features(specimen)
+    mask = variable_mask(specimen)
+    assert mask is not None and mask.any()
+    marked = StampFeatures(features.points, features.descriptors, features.ink, mask)
+    stored = StampFeatures.from_bytes(marked.to_bytes())
+    assert stored.variable is not None and np.array_equal(stored.variable, mask)
+    assert StampFeatures.from_bytes(features.to_bytes()).variable is None  # not read: none
