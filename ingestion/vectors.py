@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from app.core.models import SpecimenVectors
 from vision.embedder import Embedder
 from vision.features import StampFeatures
-from vision.fields import variable_mask
+from vision.fields import variable_lines
 from vision.localise import crop, specimen_box
 from vision.pipeline import Box, StampVectors, vectorise
 from vision.workers import parallel_map
@@ -33,10 +33,10 @@ class Indexer:
         boxes: list[Box | None] = list(parallel_map(specimen_box, images))
         vectors = vectorise(self.embedder, images, boxes)
         crops = [crop(image, v.box) for image, v in zip(images, vectors, strict=True)]
-        masks = parallel_map(variable_mask, crops)
+        lines = parallel_map(variable_lines, crops)
         return [
-            replace(v, features=replace(v.features, variable=mask))
-            for v, mask in zip(vectors, masks, strict=True)
+            replace(v, features=replace(v.features, variable=boxes))
+            for v, boxes in zip(vectors, lines, strict=True)
         ]
 
     def row(self, specimen_id: int, vectors: StampVectors) -> SpecimenVectors:

@@ -21,6 +21,7 @@ the box around a date); reading took 189 ms p50, 265 ms p95, a specimen.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import subprocess
@@ -170,10 +171,10 @@ def read_lines(rgb: NDArray[np.uint8]) -> list[Line]:
     return [Line(box, text) for box, text in zip(boxes, _read(images), strict=True)]
 
 
-def variable_mask(rgb: NDArray[np.uint8]) -> NDArray[np.bool_] | None:
-    """Where a specimen crop's variable lines lie, at the working size; None when the lines
-    cannot be read (no Tesseract here, or it failed), so that nothing is left out. Its
-    shape is the specimen's ink map's (`vision.features`)."""
+def variable_lines(rgb: NDArray[np.uint8]) -> NDArray[np.int16] | None:
+    """Boxes (x0, y0, x1, y1 rows, padded, at the working size) of a specimen crop's
+    variable lines; None when the lines cannot be read (no Tesseract here, or it failed),
+    so that nothing is left out."""
     if not reading_available():
         log.warning("tesseract is not installed: specimens' date and counter lines are not known")
         return None
@@ -182,10 +183,25 @@ def variable_mask(rgb: NDArray[np.uint8]) -> NDArray[np.bool_] | None:
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
         log.warning("reading a specimen's text lines failed: %s", error)
         return None
-    mask = np.zeros(resize_max(rgb, WORK_SIDE)[0].shape[:2], dtype=bool)
+    height, width = resize_max(rgb, WORK_SIDE)[0].shape[:2]
+    boxes = []
     for line in lines:
         if line.variable:
             x0, y0, x1, y1 = line.box
             pad = round(PAD * (y1 - y0))
-            mask[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad] = True
+            boxes.append(
+                (max(0, x0 - pad), max(0, y0 - pad), min(width, x1 + pad), min(height, y1 + pad))
+            )
+    return np.array(boxes, dtype=np.int16).reshape(-1, 4)
+
+
+def lines_mask(
+    boxes: NDArray[np.int16], shape: tuple[int, ...], scale: float = 1.0
+) -> NDArray[np.bool_]:
+    """Where the boxes (at the working size) lie in an image of `shape` at `scale` of it: a
+    pixel the boxes touch counts."""
+    mask = np.zeros(shape[:2], dtype=bool)
+    for x0, y0, x1, y1 in boxes:
+        top, left = math.floor(y0 * scale), math.floor(x0 * scale)
+        mask[top : math.ceil(y1 * scale), left : math.ceil(x1 * scale)] = True
     return mask

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.features import StampFeatures
+from vision.fields import lines_mask
 from vision.verify import align, homography_from
 
 SCALE = 0.5  # pixels are compared at half the working size: a quarter of the work
@@ -103,10 +104,9 @@ def _frame(query_ink: NDArray[np.uint8], contender: Contender) -> _Frame:
 
 def _variable(contender: Contender, shape: tuple[int, ...]) -> NDArray[np.bool_]:
     known = contender.features.variable
-    if known is None or known.shape != contender.features.ink.shape:
+    if known is None:
         return np.zeros(shape[:2], dtype=bool)
-    small = cv2.resize(known.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
-    return np.asarray(small > 0, dtype=bool)
+    return lines_mask(known, shape, SCALE)
 
 
 def _piece_correlations(

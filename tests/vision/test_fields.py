@@ -10,7 +10,7 @@ import pytest
 
 from vision import fields
 from vision.features import WORK_SIDE, StampFeatures, stamp_features
-from vision.fields import read_lines, variable_mask
+from vision.fields import lines_mask, read_lines, variable_lines
 from vision.localise import crop, specimen_box
 from vision.normalise import flatten, ink_map, resize_max
 from vision.synth.photo import render_specimen
@@ -45,9 +45,9 @@ def changed_by_reinking(design: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 @pytest.mark.parametrize("design", DESIGNS)
 def test_the_date_and_counter_are_variable_and_the_names_are_not(design: int) -> None:
     specimen, changed, inked = changed_by_reinking(design)
-    mask = variable_mask(specimen)
-    assert mask is not None
-    assert mask.shape == stamp_features(specimen).ink.shape
+    boxes = variable_lines(specimen)
+    assert boxes is not None
+    mask = lines_mask(boxes, stamp_features(specimen).ink.shape)
     assert (mask & changed).sum() >= 0.8 * changed.sum()  # the date and counter are covered
     assert (mask & inked & ~changed).sum() <= 0.25 * (inked & ~changed).sum()
     lines = read_lines(specimen)
@@ -63,7 +63,7 @@ def test_without_tesseract_nothing_is_marked_and_the_operator_is_told(
     monkeypatch.setenv("PATH", "/nonexistent")
     inking = WORLD.specimen_inking(4)
     with caplog.at_level(logging.WARNING, logger=fields.__name__):
-        assert variable_mask(specimen_crop(4, inking.date, inking.counter)) is None
+        assert variable_lines(specimen_crop(4, inking.date, inking.counter)) is None
     assert "tesseract" in caplog.text
 
 
@@ -71,9 +71,9 @@ def test_variable_lines_survive_the_catalogue() -> None:
     inking = WORLD.specimen_inking(4)
     specimen = specimen_crop(4, inking.date, inking.counter)
     features = stamp_features(specimen)
-    mask = variable_mask(specimen)
-    assert mask is not None and mask.any()
-    marked = StampFeatures(features.points, features.descriptors, features.ink, mask)
+    boxes = variable_lines(specimen)
+    assert boxes is not None and len(boxes) >= 1
+    marked = StampFeatures(features.points, features.descriptors, features.ink, boxes)
     stored = StampFeatures.from_bytes(marked.to_bytes())
-    assert stored.variable is not None and np.array_equal(stored.variable, mask)
+    assert stored.variable is not None and np.array_equal(stored.variable, boxes)
     assert StampFeatures.from_bytes(features.to_bytes()).variable is None  # not read: none
