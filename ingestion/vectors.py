@@ -32,8 +32,10 @@ class Indexer:
         the whole stamp the image shows, with the stamp's variable lines (date, counter)."""
         boxes: list[Box | None] = list(parallel_map(specimen_box, images))
         vectors = vectorise(self.embedder, images, boxes)
-        crops = [crop(image, v.box) for image, v in zip(images, vectors, strict=True)]
-        lines = parallel_map(variable_lines, crops)
+        lines = parallel_map(
+            lambda pair: variable_lines(crop(pair[0], pair[1].box), pair[1].features.ink),
+            zip(images, vectors, strict=True),
+        )
         return [
             replace(v, features=replace(v.features, variable=boxes))
             for v, boxes in zip(vectors, lines, strict=True)

@@ -148,17 +148,16 @@ def reading_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def read_lines(rgb: NDArray[np.uint8]) -> list[Line]:
-    """The text lines of a specimen crop, boxes at the working size, each read at a finer
-    size (black on white, scaled to a text height Tesseract reads well)."""
-    small, _ = resize_max(rgb, WORK_SIDE)
-    ink = np.asarray(np.clip(ink_map(flatten(small)) * 255, 0, 255), dtype=np.uint8)
+def read_lines(rgb: NDArray[np.uint8], ink: NDArray[np.uint8]) -> list[Line]:
+    """The text lines of a specimen crop, found on its ink map at the working size (`ink`,
+    as `vision.features` keeps it), each read at a finer size (black on white, scaled to a
+    text height Tesseract reads well)."""
     boxes = text_lines(ink)
     if not boxes:
         return []
     fine, _ = resize_max(rgb, READ_SIDE)
     full = np.asarray(np.clip(ink_map(flatten(fine)) * 255, 0, 255), dtype=np.uint8)
-    scale = small.shape[1] / fine.shape[1]  # from the fine size to the working size
+    scale = ink.shape[1] / fine.shape[1]  # from the fine size to the working size
     images: list[NDArray[np.uint8]] = []
     for x0, y0, x1, y1 in boxes:
         pad = PAD * (y1 - y0)
@@ -171,19 +170,19 @@ def read_lines(rgb: NDArray[np.uint8]) -> list[Line]:
     return [Line(box, text) for box, text in zip(boxes, _read(images), strict=True)]
 
 
-def variable_lines(rgb: NDArray[np.uint8]) -> NDArray[np.int16] | None:
+def variable_lines(rgb: NDArray[np.uint8], ink: NDArray[np.uint8]) -> NDArray[np.int16] | None:
     """Boxes (x0, y0, x1, y1 rows, padded, at the working size) of a specimen crop's
-    variable lines; None when the lines cannot be read (no Tesseract here, or it failed),
-    so that nothing is left out."""
+    variable lines, found on its working-size `ink` map; None when the lines cannot be read
+    (no Tesseract here, or it failed), so that nothing is left out."""
     if not reading_available():
         log.warning("tesseract is not installed: specimens' date and counter lines are not known")
         return None
     try:
-        lines = read_lines(rgb)
+        lines = read_lines(rgb, ink)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
         log.warning("reading a specimen's text lines failed: %s", error)
         return None
-    height, width = resize_max(rgb, WORK_SIDE)[0].shape[:2]
+    height, width = ink.shape[:2]
     boxes = []
     for line in lines:
         if line.variable:

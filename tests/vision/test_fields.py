@@ -45,12 +45,13 @@ def changed_by_reinking(design: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 @pytest.mark.parametrize("design", DESIGNS)
 def test_the_date_and_counter_are_variable_and_the_names_are_not(design: int) -> None:
     specimen, changed, inked = changed_by_reinking(design)
-    boxes = variable_lines(specimen)
+    ink = stamp_features(specimen).ink
+    boxes = variable_lines(specimen, ink)
     assert boxes is not None
-    mask = lines_mask(boxes, stamp_features(specimen).ink.shape)
+    mask = lines_mask(boxes, ink.shape)
     assert (mask & changed).sum() >= 0.8 * changed.sum()  # the date and counter are covered
     assert (mask & inked & ~changed).sum() <= 0.25 * (inked & ~changed).sum()
-    lines = read_lines(specimen)
+    lines = read_lines(specimen, ink)
     place = WORLD.designs[design].bcp_name.split()[0]
     named = [line for line in lines if place in line.text]
     assert named, [line.text for line in lines]  # the BCP name is read, and it is not variable
@@ -63,7 +64,8 @@ def test_without_tesseract_nothing_is_marked_and_the_operator_is_told(
     monkeypatch.setenv("PATH", "/nonexistent")
     inking = WORLD.specimen_inking(4)
     with caplog.at_level(logging.WARNING, logger=fields.__name__):
-        assert variable_lines(specimen_crop(4, inking.date, inking.counter)) is None
+        specimen = specimen_crop(4, inking.date, inking.counter)
+        assert variable_lines(specimen, stamp_features(specimen).ink) is None
     assert "tesseract" in caplog.text
 
 
@@ -71,7 +73,7 @@ def test_variable_lines_survive_the_catalogue() -> None:
     inking = WORLD.specimen_inking(4)
     specimen = specimen_crop(4, inking.date, inking.counter)
     features = stamp_features(specimen)
-    boxes = variable_lines(specimen)
+    boxes = variable_lines(specimen, features.ink)
     assert boxes is not None and len(boxes) >= 1
     marked = StampFeatures(features.points, features.descriptors, features.ink, boxes)
     stored = StampFeatures.from_bytes(marked.to_bytes())

@@ -124,7 +124,8 @@ def test_a_rival_bearing_the_photos_own_date_does_not_win_on_it() -> None:
         contenders = []
         for rgb in images:
             specimen = crop(rgb, specimen_box(rgb))
-            features = replace(stamp_features(specimen), variable=variable_lines(specimen))
+            features = stamp_features(specimen)
+            features = replace(features, variable=variable_lines(specimen, features.ink))
             assert features.variable is not None and len(features.variable) >= 1
             to_specimen, _ = align(query, features)
             assert to_specimen is not None
