@@ -6,6 +6,7 @@ import io
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -54,7 +55,9 @@ def render_check(check: Check, store: ObjectStore, specimens: dict[int, Specimen
     sub = ParagraphStyle("sub", parent=styles["Heading2"], fontName=bold, fontSize=12)
     story: list[Any] = [
         Paragraph(f"StampLib check {check.id}", head),
-        Paragraph(f"Made by {check.created_by} on {check.created_at:%Y-%m-%d %H:%M} UTC.", body),
+        Paragraph(
+            f"Made by {escape(check.created_by)} on {check.created_at:%Y-%m-%d %H:%M} UTC.", body
+        ),
         Spacer(1, 4 * mm),
         Paragraph(
             f"Decision: {DECISIONS.get(check.decision, check.decision)} "
@@ -90,7 +93,7 @@ def render_check(check: Check, store: ObjectStore, specimens: dict[int, Specimen
     if check.comparison:
         story += _comparison(check.comparison, store, body, sub)
     if check.note:
-        story += [Paragraph("Note", sub), Paragraph(check.note, body)]
+        story += [Paragraph("Note", sub), Paragraph(escape(check.note), body)]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -116,7 +119,7 @@ def _matches(check: Check, body: ParagraphStyle) -> Table:
             [
                 rank,
                 m["country"],
-                Paragraph(str(m["bcp_name"]), body),
+                Paragraph(escape(str(m["bcp_name"])), body),
                 m["direction"],
                 m["mode"],
                 validity,
