@@ -168,6 +168,14 @@ def _comparison(
             body,
         ),
     ]
+    if dates := m.get("dates"):
+        parts.append(
+            Paragraph(
+                f"Date as read: specimen {escape(str(dates[0]))}, photo {escape(str(dates[1]))} "
+                f"(format departs by {m.get('date_format_departure')}).",
+                body,
+            )
+        )
     comparison_id = str(comparison.get("comparison_id", ""))
     pictures = []
     for name, label in (

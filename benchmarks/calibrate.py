@@ -175,8 +175,8 @@ def fit_thresholds(measured: list[Measured]) -> tuple[Thresholds, dict[str, Any]
     worlds). Pairs that cannot be aligned are flagged whatever the thresholds, so they are
     counted in the evidence but left out of the choice.
 
-    A comparison differs when a region does, or its text, or its ink; the last two are one
-    number each, so for every setting of the region tests the text and ink thresholds are
+    A comparison differs when a region does, or its text, its date's format or its ink; the
+    last three are one number each, so for every setting of the region tests their thresholds are
     tried on arrays at once (the same rule as `Comparison.judged`, which the tests hold it
     to)."""
     aligned = [m.comparison for m in measured if m.comparison is not None]
@@ -184,6 +184,7 @@ def fit_thresholds(measured: list[Measured]) -> tuple[Thresholds, dict[str, Any]
     stamp = np.array([c.mode == "stamp" for c in aligned], dtype=bool)
     text = np.array([c.measurements.text_departure for c in aligned])
     angle = np.array([c.measurements.ink_angle_deg for c in aligned])
+    date = np.array([c.measurements.date_format_departure for c in aligned])
     scored: list[tuple[Thresholds, float, float]] = []
     for content, parts, (size, shift), line in itertools.product(
         (0.08, 0.35, 0.55, NEVER),
@@ -197,13 +198,25 @@ def fit_thresholds(measured: list[Measured]) -> tuple[Thresholds, dict[str, Any]
         by_region = np.array(
             [any(r.differs for r in judge(c.regions, c.mode, regions)) for c in aligned], bool
         )
-        for text_departure, ink_angle in itertools.product(
-            (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, NEVER), (6.0, 8.0, 10.0, 13.0, 17.0)
+        for text_departure, ink_angle, date_format in itertools.product(
+            (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, NEVER),
+            (6.0, 8.0, 10.0, 13.0, 17.0),
+            (0.2, 0.3, 0.4, 0.5, NEVER),
         ):
-            flagged = by_region | (stamp & (text >= text_departure)) | (angle >= ink_angle)
+            flagged = (
+                by_region
+                | (stamp & (text >= text_departure))
+                | (stamp & (date >= date_format))
+                | (angle >= ink_angle)
+            )
             scored.append(
                 (
-                    replace(regions, text_departure=text_departure, ink_angle=ink_angle),
+                    replace(
+                        regions,
+                        text_departure=text_departure,
+                        ink_angle=ink_angle,
+                        date_format=date_format,
+                    ),
                     float(flagged[~forged].mean()) if (~forged).any() else 0.0,
                     float(flagged[forged].mean()) if forged.any() else 0.0,
                 )

@@ -65,6 +65,8 @@ def test_a_search_and_its_comparison_become_a_pdf_report(office: Any, tmp_path: 
     assert first["country"] in text and first["bcp_name"] in " ".join(text.split())
     assert "Decision:" in text and "Comparison with specimen" in text
     assert "Passport X1234567 <seal smudged> & secondary inspection" in " ".join(text.split())
+    if compared["measurements"]["dates"]:
+        assert "Date as read" in text
     assert len(images) >= 4  # photo, specimen, overlay, heat map
     assert all(image.std() > 5 for image in images), "an embedded image is blank"
 

@@ -8,10 +8,18 @@ lines and border, a document's grid cells) gets scores, and the verdict lists th
 whose difference stands out. Regions the caller marks as variable (the date band and
 counter of a stamp) are left out of scores and verdict. A stamp's text is also held
 against its frame, and the ink's colour measured, by `vision.fidelity`.
+
+A stamp's date differs on every impression, but not its format: the specimen's date line
+and the same place on the aligned photo are read (Tesseract, `vision.fields`), and the two
+readings' shapes compared ("99 AAA 99" against "99.99.9999"). On the validation worlds
+(seeds 7777 and 7778, 150 pairs each, phone photos) the date line alone flagged 70% of the
+forgeries printing another date format at the cost of 1.4-3.4% of the genuine photos
+(departure >= 0.3); reading adds about 350 ms a comparison.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +30,7 @@ from numpy.typing import NDArray
 
 from vision.alignment import initial_homography, refine
 from vision.fidelity import INK, Box, Fidelity, departure, frame_components, ink_angle, ink_delta_e
+from vision.fields import date_formats, date_pattern
 from vision.normalise import flatten, ink_map, resize_max
 
 WORK_SIDE = 640
@@ -42,6 +51,7 @@ class Thresholds:
     line_departure: float = 0.45  # a stamp line's fidelity short of the frame's
     text_departure: float = 0.25  # all of a stamp's text, short of the frame's fidelity
     ink_angle: float = 10.0  # degrees between the inks' optical-density directions
+    date_format: float = 0.35  # how far the photo's date is from the specimen's format (0..1)
 
     @classmethod
     def load(cls, path: Path) -> Thresholds:
@@ -80,6 +90,17 @@ class Measurements:
     ecc: float | None  # correlation after ECC refinement; None when ECC did not converge
     text_fidelity: float | None = None  # correlation of the aligned text ink (stamps)
     frame_fidelity: float | None = None  # correlation of the aligned border ink (stamps)
+    # the date as read on the specimen and on the aligned photo (stamps); None: not read
+    dates: tuple[str, str] | None = None
+
+    @property
+    def date_format_departure(self) -> float:
+        """How far the photo's date departs from the specimen's format, 0..1 (the digits
+        themselves may differ: each impression has its own date); 0 when not read."""
+        if self.dates is None:
+            return 0.0
+        specimen, photo = (date_pattern(text) for text in self.dates)
+        return 1.0 - difflib.SequenceMatcher(None, specimen, photo).ratio()
 
     @property
     def text_departure(self) -> float:
@@ -103,6 +124,7 @@ class Comparison:
     ignored: list[Box] = field(default_factory=list)
     ink_differs: bool = False
     text_differs: bool = False
+    date_format_differs: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)  # the ones applied
     mode: str = "stamp"
 
@@ -111,6 +133,8 @@ class Comparison:
         names = [region.name for region in self.regions if region.differs]
         if self.text_differs:
             names.append("text")
+        if self.date_format_differs:
+            names.append("date format")
         return names + (["ink colour"] if self.ink_differs else [])
 
     @property
@@ -125,6 +149,8 @@ class Comparison:
             ink_differs=self.measurements.ink_angle_deg >= thresholds.ink_angle,
             text_differs=self.mode == "stamp"
             and self.measurements.text_departure >= thresholds.text_departure,
+            date_format_differs=self.mode == "stamp"
+            and self.measurements.date_format_departure >= thresholds.date_format,
             thresholds=thresholds,
         )
 
@@ -138,13 +164,19 @@ class Comparison:
             for r in self.regions
         ]
         worst = [max(r.geometry, c) for r, c in zip(self.regions, content, strict=True)]
-        text = self.measurements.text_departure / t.text_departure if self.mode == "stamp" else 0
+        stamp = self.mode == "stamp"
+        text = self.measurements.text_departure / t.text_departure if stamp else 0
+        date = self.measurements.date_format_departure / t.date_format if stamp else 0
         ink = self.measurements.ink_angle_deg / t.ink_angle
-        return float(max([*worst, text, ink]))
+        return float(max([*worst, text, date, ink]))
 
 
 def _ink(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
     return np.asarray(ink_map(flatten(rgb)), dtype=np.float32)
+
+
+def _bytes(ink: NDArray[np.float32]) -> NDArray[np.uint8]:
+    return np.asarray(np.clip(ink * 255, 0, 255), dtype=np.uint8)
 
 
 def _measure(
@@ -157,6 +189,7 @@ def _measure(
     ink_b: NDArray[np.float32],
     valid: NDArray[np.bool_],
     fidelity: tuple[float | None, float | None],
+    dates: tuple[str, str] | None,
 ) -> Measurements:
     affine = homography[:2, :2] / homography[2, 2]
     sx = float(np.hypot(affine[0, 0], affine[1, 0]))
@@ -174,6 +207,7 @@ def _measure(
         ecc=None if ecc is None else round(ecc, 4),
         text_fidelity=None if fidelity[0] is None else round(fidelity[0], 4),
         frame_fidelity=None if fidelity[1] is None else round(fidelity[1], 4),
+        dates=dates,
     )
 
 
@@ -310,8 +344,9 @@ def compare_images(
         for name, box in parts
     ]
     text = fidelity.text_fidelity(fits) if fidelity else None
+    dates = date_formats(_bytes(ink_a), _bytes(aligned_ink)) if mode == "stamp" else None
     measurements = _measure(
-        homography, inliers, ecc, a, aligned_b, ink_a, aligned_ink, valid, (text, frame)
+        homography, inliers, ecc, a, aligned_b, ink_a, aligned_ink, valid, (text, frame), dates
     )
     unjudged = Comparison(
         homography=homography,
@@ -462,6 +497,8 @@ def summary(comparison: Comparison) -> dict[str, object]:
             "text_fidelity": m.text_fidelity,
             "frame_fidelity": m.frame_fidelity,
             "text_departure": round(m.text_departure, 4),
+            "dates": list(m.dates) if m.dates else None,
+            "date_format_departure": round(m.date_format_departure, 4),
         },
         "regions": [
             {

@@ -148,6 +148,71 @@ def reading_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
+def _line_image(ink: NDArray[np.uint8], box: tuple[int, int, int, int]) -> NDArray[np.uint8]:
+    """One line of an ink map, padded, black on white, scaled to the text height Tesseract
+    reads best at."""
+    x0, y0, x1, y1 = box
+    pad = round(PAD * (y1 - y0))
+    line = 255 - ink[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
+    factor = READ_HEIGHT / max(1, y1 - y0)
+    scaled = cv2.resize(line, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    return np.asarray(scaled, dtype=np.uint8)
+
+
+def date_line(specimen: list[Line]) -> Line | None:
+    """A specimen's date line: of its variable lines, the one with the most to it (a counter
+    is shorter than a date)."""
+    variable = [line for line in specimen if line.variable]
+    return max(variable, key=lambda line: len(date_pattern(line.text)), default=None)
+
+
+def date_pattern(text: str) -> str:
+    """The shape of a date as read: digits as 9, letters as A, separators kept, spaces
+    collapsed ("26 JAN 24" -> "99 AAA 99"; "26.01.2024" -> "99.99.9999"). A date's format is
+    the same on every impression of a stamp; its digits are not."""
+    shape = []
+    for ch in text.strip():
+        if ch.isdigit():
+            shape.append("9")
+        elif ch.isalpha():
+            shape.append("A")
+        elif ch in "./-:":
+            shape.append(ch)
+        elif ch.isspace():
+            shape.append(" ")
+    return " ".join("".join(shape).split())
+
+
+def date_formats(
+    specimen_ink: NDArray[np.uint8], photo_ink: NDArray[np.uint8]
+) -> tuple[str, str] | None:
+    """The date of a specimen and of a photo aligned onto it (ink maps of one size), as
+    read: the specimen's lines are found and read, and the photo is read at the same boxes,
+    all in one Tesseract run. None when there is nothing to hold against each other: no
+    Tesseract, no date line on the specimen, or a photo's reading without two digits."""
+    if not reading_available():
+        return None
+    boxes = text_lines(specimen_ink)
+    if not boxes:
+        return None
+    try:
+        read = _read(
+            [_line_image(specimen_ink, box) for box in boxes]
+            + [_line_image(photo_ink, box) for box in boxes]
+        )
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+        log.warning("reading the dates of a comparison failed: %s", error)
+        return None
+    lines = [Line(box, text) for box, text in zip(boxes, read[: len(boxes)], strict=True)]
+    date = date_line(lines)
+    if date is None:
+        return None
+    photo = read[len(boxes) + lines.index(date)]
+    if sum(ch.isdigit() for ch in photo) < MIN_DIGITS:
+        return None  # the photo's date could not be read: no evidence either way
+    return date.text, photo
+
+
 def read_lines(rgb: NDArray[np.uint8], ink: NDArray[np.uint8]) -> list[Line]:
     """The text lines of a specimen crop, found on its ink map at the working size (`ink`,
     as `vision.features` keeps it), each read at a finer size (black on white, scaled to a
@@ -158,15 +223,12 @@ def read_lines(rgb: NDArray[np.uint8], ink: NDArray[np.uint8]) -> list[Line]:
     fine, _ = resize_max(rgb, READ_SIDE)
     full = np.asarray(np.clip(ink_map(flatten(fine)) * 255, 0, 255), dtype=np.uint8)
     scale = ink.shape[1] / fine.shape[1]  # from the fine size to the working size
-    images: list[NDArray[np.uint8]] = []
-    for x0, y0, x1, y1 in boxes:
-        pad = PAD * (y1 - y0)
-        left, top = max(0, round((x0 - pad) / scale)), max(0, round((y0 - pad) / scale))
-        right, bottom = round((x1 + pad) / scale), round((y1 + pad) / scale)
-        line = 255 - full[top:bottom, left:right]
-        factor = READ_HEIGHT / max(1, (y1 - y0) / scale)
-        scaled = cv2.resize(line, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
-        images.append(np.asarray(scaled, dtype=np.uint8))
+    images = [
+        _line_image(
+            full, (round(x0 / scale), round(y0 / scale), round(x1 / scale), round(y1 / scale))
+        )
+        for x0, y0, x1, y1 in boxes
+    ]
     return [Line(box, text) for box, text in zip(boxes, _read(images), strict=True)]
 
 

@@ -3,6 +3,7 @@ images that share nothing are refused clearly."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -85,7 +86,14 @@ def test_a_comparison_is_judged_again_against_other_thresholds_without_measuring
     altered = with_text(specimen, "X7", 1 / 3, 1.2, 3)
     result = compare_images(specimen, transformed(altered, 4.0, 0.9))
     lax = result.judged(
-        Thresholds(size=10.0, shift=10.0, line_departure=10.0, text_departure=10.0, ink_angle=90)
+        Thresholds(
+            size=10.0,
+            shift=10.0,
+            line_departure=10.0,
+            text_departure=10.0,
+            ink_angle=90,
+            date_format=10.0,  # the mark crosses the date line, whose reading it garbles
+        )
     )
     strict = result.judged(Thresholds(variable_parts=0, size=1e-3, shift=1e-3, line_departure=-1.0))
     assert lax.verdict == "consistent", summary(lax)
@@ -149,3 +157,45 @@ def test_another_ink_turns_the_ink_direction_whatever_its_darkness() -> None:
     other = compare_images(specimen, forged, thresholds=Thresholds())
     assert other.measurements.ink_angle_deg > 15.0
     assert "ink colour" in other.differing
+
+
+def date_rescans(design_index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A specimen, a clean impression of it on another day with another counter, and one of
+    a variant printing its dates in another format (same day and counter), turned and shrunk."""
+    design = WORLD.designs[design_index]
+    inking = WORLD.specimen_inking(design_index)
+    day, counter = inking.date - dt.timedelta(days=403), inking.counter % 40 + 11
+    genuine = render_specimen(design, day, counter, seed=11)
+    forged = render_specimen(
+        forge(design, "date_format", np.random.default_rng(5)), day, counter, seed=11
+    )
+    return (
+        WORLD.specimen(design_index),
+        transformed(genuine, 5.0, 0.85),
+        transformed(forged, 5.0, 0.85),
+    )
+
+
+@pytest.mark.parametrize("design_index", [0, 1, 2])
+def test_a_date_in_another_format_is_found_and_another_date_is_not(design_index: int) -> None:
+    specimen, genuine, forged = date_rescans(design_index)
+    same = compare_images(specimen, genuine, thresholds=Thresholds())
+    other = compare_images(specimen, forged, thresholds=Thresholds())
+    assert same.measurements.dates is not None and other.measurements.dates is not None
+    assert same.measurements.dates[0] == other.measurements.dates[0]  # the specimen's date
+    assert same.measurements.date_format_departure < 0.15, same.measurements.dates
+    assert "date format" not in same.differing, summary(same)
+    assert other.measurements.date_format_departure > 0.35, other.measurements.dates
+    assert "date format" in other.differing, summary(other)
+    assert summary(other)["measurements"]["dates"] == list(other.measurements.dates)
+
+
+def test_without_tesseract_dates_are_not_read_and_nothing_is_flagged_for_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("vision.fields.reading_available", lambda: False)
+    specimen, _, forged = date_rescans(0)
+    result = compare_images(specimen, forged, thresholds=Thresholds())
+    assert result.measurements.dates is None
+    assert result.measurements.date_format_departure == 0.0
+    assert "date format" not in result.differing
