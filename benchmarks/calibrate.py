@@ -190,7 +190,7 @@ def fit_thresholds(measured: list[Measured]) -> tuple[Thresholds, dict[str, Any]
         (0.08, 0.35, 0.55, NEVER),
         (0, 2, 3),
         ((0.1, 0.6), (0.15, 1.0), (0.2, 1.6), (NEVER, NEVER)),  # line size, place
-        (0.1, 0.45, 0.6, NEVER),
+        (0.1, 0.45, 0.5, 0.6, 0.7, NEVER),
     ):
         regions = Thresholds(
             content=content, variable_parts=parts, size=size, shift=shift, line_departure=line
@@ -199,9 +199,9 @@ def fit_thresholds(measured: list[Measured]) -> tuple[Thresholds, dict[str, Any]
             [any(r.differs for r in judge(c.regions, c.mode, regions)) for c in aligned], bool
         )
         for text_departure, ink_angle, date_format in itertools.product(
-            (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, NEVER),
+            (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, NEVER),
             (6.0, 8.0, 10.0, 13.0, 17.0),
-            (0.2, 0.3, 0.4, 0.5, NEVER),
+            (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, NEVER),
         ):
             flagged = (
                 by_region
