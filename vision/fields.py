@@ -16,6 +16,9 @@ ones and 194 instead of 185 scans; with the renderer's own date and counter (an 
 170, 76 and 194. On 50 of its specimens the lines read covered 96% of what a new date and
 counter change (at least 80% on 47 of them), and 11% of the other ink (codes with digits,
 the box around a date); reading took 189 ms p50, 265 ms p95, a specimen.
+
+A comparison (`vision.compare`) reads a specimen's date line and the same place on a photo
+aligned onto it, to hold the photo's date format against the specimen's (`date_formats`).
 """
 
 from __future__ import annotations
@@ -148,13 +151,17 @@ def reading_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def _line_image(ink: NDArray[np.uint8], box: tuple[int, int, int, int]) -> NDArray[np.uint8]:
+def _line_image(
+    ink: NDArray[np.uint8], box: tuple[int, int, int, int], scale: float = 1.0
+) -> NDArray[np.uint8]:
     """One line of an ink map, padded, black on white, scaled to the text height Tesseract
-    reads best at."""
+    reads best at; `box` is at `scale` of the map's size (the working size of a finer map)."""
     x0, y0, x1, y1 = box
-    pad = round(PAD * (y1 - y0))
-    line = 255 - ink[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
-    factor = READ_HEIGHT / max(1, y1 - y0)
+    pad = PAD * (y1 - y0)
+    left, top = max(0, round((x0 - pad) / scale)), max(0, round((y0 - pad) / scale))
+    right, bottom = round((x1 + pad) / scale), round((y1 + pad) / scale)
+    line = 255 - ink[top:bottom, left:right]
+    factor = READ_HEIGHT / max(1, (y1 - y0) / scale)
     scaled = cv2.resize(line, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
     return np.asarray(scaled, dtype=np.uint8)
 
@@ -223,12 +230,7 @@ def read_lines(rgb: NDArray[np.uint8], ink: NDArray[np.uint8]) -> list[Line]:
     fine, _ = resize_max(rgb, READ_SIDE)
     full = np.asarray(np.clip(ink_map(flatten(fine)) * 255, 0, 255), dtype=np.uint8)
     scale = ink.shape[1] / fine.shape[1]  # from the fine size to the working size
-    images = [
-        _line_image(
-            full, (round(x0 / scale), round(y0 / scale), round(x1 / scale), round(y1 / scale))
-        )
-        for x0, y0, x1, y1 in boxes
-    ]
+    images = [_line_image(full, box, scale) for box in boxes]
     return [Line(box, text) for box, text in zip(boxes, _read(images), strict=True)]
 
 
