@@ -123,28 +123,47 @@ def text_lines(ink: NDArray[np.uint8]) -> list[tuple[int, int, int, int]]:
     return sorted(boxes, key=lambda box: (box[1], box[0]))
 
 
-def _read(images: list[NDArray[np.uint8]]) -> list[str]:
-    """Tesseract's reading of each single-line image, in one process."""
+def _read(*groups: list[NDArray[np.uint8]]) -> list[list[str]]:
+    """Tesseract's reading of each single-line image, one process per group, the processes
+    running side by side."""
     with tempfile.TemporaryDirectory(prefix="stamplib-ocr-") as folder:
-        paths = []
-        for number, image in enumerate(images):
-            path = Path(folder) / f"{number}.png"
-            cv2.imwrite(str(path), image)
-            paths.append(str(path))
-        listing = Path(folder) / "lines.txt"
-        listing.write_text("\n".join(paths) + "\n")
-        done = subprocess.run(
-            ["tesseract", str(listing), "stdout", "--psm", "7"],
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S,
-            env={**os.environ, "OMP_THREAD_LIMIT": "1"},
-            check=False,
-        )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip()[-300:] or f"tesseract exited {done.returncode}")
-    pages = done.stdout.split("\f")
-    return [page.strip() for page in pages[: len(images)]] + [""] * (len(images) - len(pages))
+        running = []
+        for number, images in enumerate(groups):
+            paths = []
+            for line, image in enumerate(images):
+                path = Path(folder) / f"{number}-{line}.png"
+                cv2.imwrite(str(path), image)
+                paths.append(str(path))
+            listing = Path(folder) / f"{number}.txt"
+            listing.write_text("\n".join(paths) + "\n")
+            running.append(
+                subprocess.Popen(
+                    ["tesseract", str(listing), "stdout", "--psm", "7"],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+                )
+            )
+        try:
+            return [
+                _pages(process, len(images))
+                for process, images in zip(running, groups, strict=True)
+            ]
+        finally:
+            for process in running:  # none is left running when another failed
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
+
+
+def _pages(process: subprocess.Popen[str], count: int) -> list[str]:
+    """One process's reading: a page per image (nothing where Tesseract read nothing)."""
+    out, err = process.communicate(timeout=TIMEOUT_S)
+    if process.returncode != 0:
+        raise RuntimeError(err.strip()[-300:] or f"tesseract exited {process.returncode}")
+    pages = out.split("\f")
+    return [page.strip() for page in pages[:count]] + [""] * (count - len(pages))
 
 
 def reading_available() -> bool:
@@ -194,30 +213,31 @@ def date_formats(
     specimen_ink: NDArray[np.uint8], photo_ink: NDArray[np.uint8]
 ) -> tuple[str, str] | None:
     """The date of a specimen and of a photo aligned onto it (ink maps of one size), as
-    read: the specimen's lines are found and read, and the photo is read at the same boxes,
-    all in one Tesseract run. None when there is nothing to hold against each other: no
-    Tesseract, no date line on the specimen, or a photo's reading without two digits."""
+    read: the specimen's lines are found and read, and the photo is read at the same boxes
+    (two Tesseract processes side by side). None when there is nothing to hold against each
+    other: no Tesseract, no date line on the specimen, or a photo's reading without two
+    digits."""
     if not reading_available():
         return None
     boxes = text_lines(specimen_ink)
     if not boxes:
         return None
     try:
-        read = _read(
-            [_line_image(specimen_ink, box) for box in boxes]
-            + [_line_image(photo_ink, box) for box in boxes]
+        specimen, photo = _read(
+            [_line_image(specimen_ink, box) for box in boxes],
+            [_line_image(photo_ink, box) for box in boxes],
         )
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
         log.warning("reading the dates of a comparison failed: %s", error)
         return None
-    lines = [Line(box, text) for box, text in zip(boxes, read[: len(boxes)], strict=True)]
+    lines = [Line(box, text) for box, text in zip(boxes, specimen, strict=True)]
     date = date_line(lines)
     if date is None:
         return None
-    photo = read[len(boxes) + lines.index(date)]
-    if sum(ch.isdigit() for ch in photo) < MIN_DIGITS:
+    photo_date = photo[lines.index(date)]
+    if sum(ch.isdigit() for ch in photo_date) < MIN_DIGITS:
         return None  # the photo's date could not be read: no evidence either way
-    return date.text, photo
+    return date.text, photo_date
 
 
 def read_lines(rgb: NDArray[np.uint8], ink: NDArray[np.uint8]) -> list[Line]:
@@ -231,7 +251,7 @@ def read_lines(rgb: NDArray[np.uint8], ink: NDArray[np.uint8]) -> list[Line]:
     full = np.asarray(np.clip(ink_map(flatten(fine)) * 255, 0, 255), dtype=np.uint8)
     scale = ink.shape[1] / fine.shape[1]  # from the fine size to the working size
     images = [_line_image(full, box, scale) for box in boxes]
-    return [Line(box, text) for box, text in zip(boxes, _read(images), strict=True)]
+    return [Line(box, text) for box, text in zip(boxes, _read(images)[0], strict=True)]
 
 
 def variable_lines(rgb: NDArray[np.uint8], ink: NDArray[np.uint8]) -> NDArray[np.int16] | None:

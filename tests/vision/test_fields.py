@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,3 +82,26 @@ def test_variable_lines_survive_the_catalogue() -> None:
     stored = StampFeatures.from_bytes(marked.to_bytes())
     assert stored.variable is not None and np.array_equal(stored.variable, boxes)
     assert StampFeatures.from_bytes(features.to_bytes()).variable is None  # not read: none
+
+
+@pytest.mark.parametrize("behaviour", ["exit 3", "exec sleep 30"])
+def test_a_failing_or_stuck_tesseract_is_reported_and_nothing_is_marked(
+    behaviour: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    fake = tmp_path / "tesseract"
+    fake.write_text(f"#!/bin/sh\n{behaviour}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setattr(fields, "TIMEOUT_S", 1.0)
+    inking = WORLD.specimen_inking(4)
+    specimen = specimen_crop(4, inking.date, inking.counter)
+    ink = stamp_features(specimen).ink
+    started = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger=fields.__name__):
+        assert variable_lines(specimen, ink) is None
+        assert fields.date_formats(ink, ink) is None
+    assert time.perf_counter() - started < 10  # a stuck reader is stopped, not waited for
+    assert "failed" in caplog.text
