@@ -32,9 +32,8 @@ class Indexer:
         the whole stamp the image shows, with the stamp's variable lines (date, counter)."""
         boxes: list[Box | None] = list(parallel_map(specimen_box, images))
         vectors = vectorise(self.embedder, images, boxes)
-        lines = parallel_map(
-            lambda pair: variable_lines(crop(pair[0], pair[1].box), pair[1].features.ink),
-            zip(images, vectors, strict=True),
+        lines = variable_lines(
+            [(crop(image, v.box), v.features.ink) for image, v in zip(images, vectors, strict=True)]
         )
         return [
             replace(v, features=replace(v.features, variable=boxes))

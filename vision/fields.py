@@ -15,7 +15,9 @@ the right design came first in 174 of 200 phone photos instead of 161, 78 instea
 ones and 194 instead of 185 scans; with the renderer's own date and counter (an oracle),
 170, 76 and 194. On 50 of its specimens the lines read covered 96% of what a new date and
 counter change (at least 80% on 47 of them), and 11% of the other ink (codes with digits,
-the box around a date); reading took 189 ms p50, 265 ms p95, a specimen.
+the box around a date). Reading one specimen at a time took 189 ms p50, 265 ms p95 (a
+Tesseract process takes ~130 ms to start); an ingestion chunk's lines are read together,
+one process per core: 50 specimens in 3.8 s instead of 12.7 s, the same boxes.
 
 A comparison (`vision.compare`) reads a specimen's date line and the same place on a photo
 aligned onto it, to hold the photo's date format against the specimen's (`date_formats`).
@@ -23,6 +25,7 @@ aligned onto it, to hold the photo's date format against the specimen's (`date_f
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -38,6 +41,7 @@ from numpy.typing import NDArray
 
 from vision.features import WORK_SIDE
 from vision.normalise import flatten, ink_map, resize_max
+from vision.workers import parallel_map
 
 log = logging.getLogger(__name__)
 MIN_DIGITS = 2  # a line with this many digits is a date or a counter, not a place name
@@ -49,6 +53,7 @@ READ_HEIGHT = 48  # pixels of text height Tesseract reads best at
 READ_SIDE = 3 * WORK_SIDE  # lines are read from the specimen at most this large
 PAD = 0.3  # of a line's height, around it, both for reading and for the mask
 TIMEOUT_S = 30.0
+READERS = max(1, os.cpu_count() or 1)  # Tesseract processes side by side
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,17 @@ def _read(*groups: list[NDArray[np.uint8]]) -> list[list[str]]:
                     process.communicate()
 
 
+def _read_spread(images: list[NDArray[np.uint8]]) -> list[str]:
+    """Many lines' readings, spread over one process per core: a process takes about
+    130 ms to start and a line about 13 ms to read, so a batch shares the start."""
+    if not images:
+        return []
+    count = min(READERS, len(images))
+    cuts = [round(len(images) * k / count) for k in range(count + 1)]
+    groups = _read(*(images[a:b] for a, b in itertools.pairwise(cuts)))
+    return [text for group in groups for text in group]
+
+
 def _pages(process: subprocess.Popen[str], count: int) -> list[str]:
     """One process's reading: a page per image (nothing where Tesseract read nothing)."""
     out, err = process.communicate(timeout=TIMEOUT_S)
@@ -240,42 +256,60 @@ def date_formats(
     return date.text, photo_date
 
 
-def read_lines(rgb: NDArray[np.uint8], ink: NDArray[np.uint8]) -> list[Line]:
-    """The text lines of a specimen crop, found on its ink map at the working size (`ink`,
-    as `vision.features` keeps it), each read at a finer size (black on white, scaled to a
-    text height Tesseract reads well)."""
-    boxes = text_lines(ink)
+def _specimen_line_images(
+    rgb: NDArray[np.uint8], ink: NDArray[np.uint8], boxes: list[tuple[int, int, int, int]]
+) -> list[NDArray[np.uint8]]:
+    """A specimen crop's lines (boxes on its working-size `ink`), cut from a finer ink map."""
     if not boxes:
         return []
     fine, _ = resize_max(rgb, READ_SIDE)
     full = np.asarray(np.clip(ink_map(flatten(fine)) * 255, 0, 255), dtype=np.uint8)
     scale = ink.shape[1] / fine.shape[1]  # from the fine size to the working size
-    images = [_line_image(full, box, scale) for box in boxes]
-    return [Line(box, text) for box, text in zip(boxes, _read(images)[0], strict=True)]
+    return [_line_image(full, box, scale) for box in boxes]
 
 
-def variable_lines(rgb: NDArray[np.uint8], ink: NDArray[np.uint8]) -> NDArray[np.int16] | None:
-    """Boxes (x0, y0, x1, y1 rows, padded, at the working size) of a specimen crop's
-    variable lines, found on its working-size `ink` map; None when the lines cannot be read
-    (no Tesseract here, or it failed), so that nothing is left out."""
+def read_lines(specimens: list[tuple[NDArray[np.uint8], NDArray[np.uint8]]]) -> list[list[Line]]:
+    """The text lines of specimen crops, each found on its ink map at the working size
+    (the crop and its `ink`, as `vision.features` keeps it), read at a finer size (black on
+    white, scaled to a text height Tesseract reads well); all of a batch's lines in one
+    reading."""
+    boxes = [text_lines(ink) for _, ink in specimens]
+    images = parallel_map(
+        lambda item: _specimen_line_images(*item[0], item[1]), zip(specimens, boxes, strict=True)
+    )
+    texts = iter(_read_spread([image for group in images for image in group]))
+    return [[Line(box, next(texts)) for box in held] for held in boxes]
+
+
+def variable_lines(
+    specimens: list[tuple[NDArray[np.uint8], NDArray[np.uint8]]],
+) -> list[NDArray[np.int16] | None]:
+    """For each specimen crop and its working-size `ink` map, the boxes (x0, y0, x1, y1
+    rows, padded, at the working size) of its variable lines; None when the lines cannot be
+    read (no Tesseract here, or it failed), so that nothing is left out."""
     if not reading_available():
         log.warning("tesseract is not installed: specimens' date and counter lines are not known")
-        return None
+        return [None] * len(specimens)
     try:
-        lines = read_lines(rgb, ink)
+        read = read_lines(specimens)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
-        log.warning("reading a specimen's text lines failed: %s", error)
-        return None
-    height, width = ink.shape[:2]
-    boxes = []
-    for line in lines:
-        if line.variable:
-            x0, y0, x1, y1 = line.box
-            pad = round(PAD * (y1 - y0))
-            boxes.append(
-                (max(0, x0 - pad), max(0, y0 - pad), min(width, x1 + pad), min(height, y1 + pad))
-            )
-    return np.array(boxes, dtype=np.int16).reshape(-1, 4)
+        log.warning("reading specimens' text lines failed: %s", error)
+        return [None] * len(specimens)
+    return [
+        _padded([line.box for line in lines if line.variable], ink.shape)
+        for lines, (_, ink) in zip(read, specimens, strict=True)
+    ]
+
+
+def _padded(boxes: list[tuple[int, int, int, int]], shape: tuple[int, ...]) -> NDArray[np.int16]:
+    height, width = shape[:2]
+    padded = []
+    for x0, y0, x1, y1 in boxes:
+        pad = round(PAD * (y1 - y0))
+        padded.append(
+            (max(0, x0 - pad), max(0, y0 - pad), min(width, x1 + pad), min(height, y1 + pad))
+        )
+    return np.array(padded, dtype=np.int16).reshape(-1, 4)
 
 
 def lines_mask(

@@ -49,12 +49,12 @@ def changed_by_reinking(design: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def test_the_date_and_counter_are_variable_and_the_names_are_not(design: int) -> None:
     specimen, changed, inked = changed_by_reinking(design)
     ink = stamp_features(specimen).ink
-    boxes = variable_lines(specimen, ink)
+    [boxes] = variable_lines([(specimen, ink)])
     assert boxes is not None
     mask = lines_mask(boxes, ink.shape)
     assert (mask & changed).sum() >= 0.8 * changed.sum()  # the date and counter are covered
     assert (mask & inked & ~changed).sum() <= 0.25 * (inked & ~changed).sum()
-    lines = read_lines(specimen, ink)
+    [lines] = read_lines([(specimen, ink)])
     place = WORLD.designs[design].bcp_name.split()[0]
     named = [line for line in lines if place in line.text]
     assert named, [line.text for line in lines]  # the BCP name is read, and it is not variable
@@ -68,7 +68,7 @@ def test_without_tesseract_nothing_is_marked_and_the_operator_is_told(
     inking = WORLD.specimen_inking(4)
     with caplog.at_level(logging.WARNING, logger=fields.__name__):
         specimen = specimen_crop(4, inking.date, inking.counter)
-        assert variable_lines(specimen, stamp_features(specimen).ink) is None
+        assert variable_lines([(specimen, stamp_features(specimen).ink)]) == [None]
     assert "tesseract" in caplog.text
 
 
@@ -76,7 +76,7 @@ def test_variable_lines_survive_the_catalogue() -> None:
     inking = WORLD.specimen_inking(4)
     specimen = specimen_crop(4, inking.date, inking.counter)
     features = stamp_features(specimen)
-    boxes = variable_lines(specimen, features.ink)
+    [boxes] = variable_lines([(specimen, features.ink)])
     assert boxes is not None and len(boxes) >= 1
     marked = StampFeatures(features.points, features.descriptors, features.ink, boxes)
     stored = StampFeatures.from_bytes(marked.to_bytes())
@@ -101,7 +101,19 @@ def test_a_failing_or_stuck_tesseract_is_reported_and_nothing_is_marked(
     ink = stamp_features(specimen).ink
     started = time.perf_counter()
     with caplog.at_level(logging.WARNING, logger=fields.__name__):
-        assert variable_lines(specimen, ink) is None
+        assert variable_lines([(specimen, ink)]) == [None]
         assert fields.date_formats(ink, ink) is None
     assert time.perf_counter() - started < 10  # a stuck reader is stopped, not waited for
     assert "failed" in caplog.text
+
+
+def test_a_batch_is_read_as_each_specimen_alone() -> None:
+    """Lines of several specimens share Tesseract processes; each keeps its own readings."""
+    specimens = []
+    for design in DESIGNS:
+        inking = WORLD.specimen_inking(design)
+        specimen = specimen_crop(design, inking.date, inking.counter)
+        specimens.append((specimen, stamp_features(specimen).ink))
+    together = read_lines(specimens)
+    assert together == [read_lines([item])[0] for item in specimens]
+    assert all(together)  # every specimen has lines: the split runs through them

@@ -125,7 +125,7 @@ def test_a_rival_bearing_the_photos_own_date_does_not_win_on_it() -> None:
         for rgb in images:
             specimen = crop(rgb, specimen_box(rgb))
             features = stamp_features(specimen)
-            features = replace(features, variable=variable_lines(specimen, features.ink))
+            features = replace(features, variable=variable_lines([(specimen, features.ink)])[0])
             assert features.variable is not None and len(features.variable) >= 1
             to_specimen, _ = align(query, features)
             assert to_specimen is not None
