@@ -168,6 +168,14 @@ def _comparison(
             body,
         ),
     ]
+    if scale := m.get("text_scale"):
+        parts.append(
+            Paragraph(
+                f"Text size against the specimen: line length {scale[0]}, letter height "
+                f"{scale[1]}.",
+                body,
+            )
+        )
     if dates := m.get("dates"):
         parts.append(
             Paragraph(

@@ -175,16 +175,39 @@ def fit_thresholds(measured: list[Measured]) -> tuple[Thresholds, dict[str, Any]
     worlds). Pairs that cannot be aligned are flagged whatever the thresholds, so they are
     counted in the evidence but left out of the choice.
 
-    A comparison differs when a region does, or its text, its date's format or its ink; the
-    last three are one number each, so for every setting of the region tests their thresholds are
-    tried on arrays at once (the same rule as `Comparison.judged`, which the tests hold it
-    to)."""
+    A comparison differs when a region does, or its text, its date's format, its text's
+    size or its ink; the last four are one number each, so for every setting of the region
+    tests all their thresholds are tried at once on arrays (the same rule as
+    `Comparison.judged`, which the tests hold it to)."""
     aligned = [m.comparison for m in measured if m.comparison is not None]
     forged = np.array([m.forged for m in measured if m.comparison is not None], dtype=bool)
     stamp = np.array([c.mode == "stamp" for c in aligned], dtype=bool)
-    text = np.array([c.measurements.text_departure for c in aligned])
-    angle = np.array([c.measurements.ink_angle_deg for c in aligned])
-    date = np.array([c.measurements.date_format_departure for c in aligned])
+    grids = {
+        "text_departure": (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, NEVER),
+        "date_format": (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, NEVER),
+        "text_scale": (0.06, 0.07, 0.08, 0.09, 0.1, 0.12, 0.15, NEVER),
+        "ink_angle": (6.0, 8.0, 10.0, 13.0, 17.0),
+    }
+    values = {
+        "text_departure": [c.measurements.text_departure for c in aligned],
+        "date_format": [c.measurements.date_format_departure for c in aligned],
+        "text_scale": [c.measurements.text_scale_departure for c in aligned],
+        "ink_angle": [c.measurements.ink_angle_deg for c in aligned],
+    }
+    # tests[name]: (thresholds of that test, pairs) of flags; stamp-only tests spare documents
+    tests = {
+        name: (np.array(values[name])[None, :] >= np.array(grid)[:, None])
+        & (stamp if name != "ink_angle" else True)
+        for name, grid in grids.items()
+    }
+    # every combination of the four at once: (text, date, size, ink, pairs)
+    any_test = (
+        tests["text_departure"][:, None, None, None]
+        | tests["date_format"][None, :, None, None]
+        | tests["text_scale"][None, None, :, None]
+        | tests["ink_angle"][None, None, None, :]
+    )
+    combinations = list(itertools.product(*grids.values()))
     scored: list[tuple[Thresholds, float, float]] = []
     for content, parts, (size, shift), line in itertools.product(
         (0.08, 0.35, 0.55, NEVER),
@@ -198,29 +221,25 @@ def fit_thresholds(measured: list[Measured]) -> tuple[Thresholds, dict[str, Any]
         by_region = np.array(
             [any(r.differs for r in judge(c.regions, c.mode, regions)) for c in aligned], bool
         )
-        for text_departure, ink_angle, date_format in itertools.product(
-            (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, NEVER),
-            (6.0, 8.0, 10.0, 13.0, 17.0),
-            (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, NEVER),
-        ):
-            flagged = (
-                by_region
-                | (stamp & (text >= text_departure))
-                | (stamp & (date >= date_format))
-                | (angle >= ink_angle)
+        flagged = (any_test | by_region).reshape(len(combinations), -1)
+        genuine_rates = flagged[:, ~forged].mean(axis=1) if (~forged).any() else 0 * flagged[:, 0]
+        forged_rates = flagged[:, forged].mean(axis=1) if forged.any() else 0 * flagged[:, 0]
+        scored.extend(
+            (
+                replace(
+                    regions,
+                    text_departure=text,
+                    date_format=date,
+                    text_scale=text_size,
+                    ink_angle=angle,
+                ),
+                float(genuine_rate),
+                float(forged_rate),
             )
-            scored.append(
-                (
-                    replace(
-                        regions,
-                        text_departure=text_departure,
-                        ink_angle=ink_angle,
-                        date_format=date_format,
-                    ),
-                    float(flagged[~forged].mean()) if (~forged).any() else 0.0,
-                    float(flagged[forged].mean()) if forged.any() else 0.0,
-                )
+            for (text, date, text_size, angle), genuine_rate, forged_rate in zip(
+                combinations, genuine_rates, forged_rates, strict=True
             )
+        )
     within = [item for item in scored if item[1] <= GENUINE_FLAG_BUDGET]
     if within:  # the most forgeries caught; of those, the fewest genuine flags
         best = max(within, key=lambda item: (item[2], -item[1]))

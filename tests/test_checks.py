@@ -67,6 +67,8 @@ def test_a_search_and_its_comparison_become_a_pdf_report(office: Any, tmp_path: 
     assert "Passport X1234567 <seal smudged> & secondary inspection" in " ".join(text.split())
     if compared["measurements"]["dates"]:
         assert "Date as read" in text
+    if scale := compared["measurements"]["text_scale"]:
+        assert f"line length {scale[0]}, letter height {scale[1]}" in " ".join(text.split())
     assert len(images) >= 4  # photo, specimen, overlay, heat map
     assert all(image.std() > 5 for image in images), "an embedded image is blank"
 

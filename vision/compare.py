@@ -15,6 +15,16 @@ readings' shapes compared ("99 AAA 99" against "99.99.9999"). On the validation 
 (seeds 7777 and 7778, 150 pairs each, phone photos) the date line alone flagged 70% of the
 forgeries printing another date format at the cost of 1.4-3.4% of the genuine photos
 (departure >= 0.3); reading adds about 400 ms a comparison.
+
+A forger's letter spacing or size changes the text against the frame: with the two stamps
+aligned on the whole, each text line's ink profile along the line and across it is fitted
+to the specimen's at scales of 0.75-1.33 (`vision.fidelity.text_scale`); the median over
+the lines is the text's size against the specimen's. Measured on the validation world's
+150 pairs (seed 7777), the line extents that had measured a line's size (2nd-98th
+percentile of its ink) changed by more than 58% on one line of one genuine photo in ten,
+the profiles' median by at most 8% on 98 of 100; the profiles caught 87% of the spacing
+forgeries in addition to the other tests (73% without), the genuine photos flagged 5.3% ->
+6.0%.
 """
 
 from __future__ import annotations
@@ -29,7 +39,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.alignment import initial_homography, refine
-from vision.fidelity import INK, Box, Fidelity, departure, frame_components, ink_angle, ink_delta_e
+from vision.fidelity import (
+    INK,
+    Box,
+    Fidelity,
+    departure,
+    frame_components,
+    ink_angle,
+    ink_delta_e,
+    text_scale,
+)
 from vision.fields import date_formats, date_pattern
 from vision.normalise import flatten, ink_map, resize_max
 
@@ -52,6 +71,7 @@ class Thresholds:
     text_departure: float = 0.25  # all of a stamp's text, short of the frame's fidelity
     ink_angle: float = 10.0  # degrees between the inks' optical-density directions
     date_format: float = 0.35  # how far the photo's date is from the specimen's format (0..1)
+    text_scale: float = 0.08  # the text's size against the frame's, |log| of the scale
 
     @classmethod
     def load(cls, path: Path) -> Thresholds:
@@ -92,6 +112,17 @@ class Measurements:
     frame_fidelity: float | None = None  # correlation of the aligned border ink (stamps)
     # the date as read on the specimen and on the aligned photo (stamps); None: not read
     dates: tuple[str, str] | None = None
+    # the text lines' length and letter height against the specimen's (median over lines),
+    # the stamps aligned on the whole; None: no line could be measured
+    text_scale: tuple[float, float] | None = None
+
+    @property
+    def text_scale_departure(self) -> float:
+        """How far the text's size departs from the specimen's against the frame (|log| of
+        the length or height scale, whichever is further from 1); 0 when not measured."""
+        if self.text_scale is None:
+            return 0.0
+        return float(max(abs(np.log(value)) for value in self.text_scale))
 
     @property
     def date_format_departure(self) -> float:
@@ -125,6 +156,7 @@ class Comparison:
     ink_differs: bool = False
     text_differs: bool = False
     date_format_differs: bool = False
+    text_scale_differs: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)  # the ones applied
     mode: str = "stamp"
 
@@ -135,6 +167,8 @@ class Comparison:
             names.append("text")
         if self.date_format_differs:
             names.append("date format")
+        if self.text_scale_differs:
+            names.append("text size")
         return names + (["ink colour"] if self.ink_differs else [])
 
     @property
@@ -151,6 +185,8 @@ class Comparison:
             and self.measurements.text_departure >= thresholds.text_departure,
             date_format_differs=self.mode == "stamp"
             and self.measurements.date_format_departure >= thresholds.date_format,
+            text_scale_differs=self.mode == "stamp"
+            and self.measurements.text_scale_departure >= thresholds.text_scale,
             thresholds=thresholds,
         )
 
@@ -167,8 +203,9 @@ class Comparison:
         stamp = self.mode == "stamp"
         text = self.measurements.text_departure / t.text_departure if stamp else 0
         date = self.measurements.date_format_departure / t.date_format if stamp else 0
+        size = self.measurements.text_scale_departure / t.text_scale if stamp else 0
         ink = self.measurements.ink_angle_deg / t.ink_angle
-        return float(max([*worst, text, date, ink]))
+        return float(max([*worst, text, date, size, ink]))
 
 
 def _ink(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -190,6 +227,7 @@ def _measure(
     valid: NDArray[np.bool_],
     fidelity: tuple[float | None, float | None],
     dates: tuple[str, str] | None,
+    scale: tuple[float, float] | None,
 ) -> Measurements:
     affine = homography[:2, :2] / homography[2, 2]
     sx = float(np.hypot(affine[0, 0], affine[1, 0]))
@@ -208,6 +246,7 @@ def _measure(
         text_fidelity=None if fidelity[0] is None else round(fidelity[0], 4),
         frame_fidelity=None if fidelity[1] is None else round(fidelity[1], 4),
         dates=dates,
+        text_scale=None if scale is None else (round(scale[0], 4), round(scale[1], 4)),
     )
 
 
@@ -345,8 +384,20 @@ def compare_images(
     ]
     text = fidelity.text_fidelity(fits) if fidelity else None
     dates = date_formats(_bytes(ink_a), _bytes(aligned_ink)) if mode == "stamp" else None
+    lines = [box for name, box in parts if name.startswith("line")]
+    scale = text_scale(ink_a, aligned_ink, lines) if mode == "stamp" else None
     measurements = _measure(
-        homography, inliers, ecc, a, aligned_b, ink_a, aligned_ink, valid, (text, frame), dates
+        homography,
+        inliers,
+        ecc,
+        a,
+        aligned_b,
+        ink_a,
+        aligned_ink,
+        valid,
+        (text, frame),
+        dates,
+        scale,
     )
     unjudged = Comparison(
         homography=homography,
@@ -499,6 +550,8 @@ def summary(comparison: Comparison) -> dict[str, object]:
             "text_departure": round(m.text_departure, 4),
             "dates": list(m.dates) if m.dates else None,
             "date_format_departure": round(m.date_format_departure, 4),
+            "text_scale": list(m.text_scale) if m.text_scale else None,
+            "text_scale_departure": round(m.text_scale_departure, 4),
         },
         "regions": [
             {

@@ -124,16 +124,20 @@ def test_calibration_keeps_genuine_photos_within_budget_and_catches_the_rest() -
     assert all(c.judged(thresholds).verdict == "differences found" for c in forged)
 
 
-def forged_rescan(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def forged_rescan(kind: str, design_index: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A specimen, another clean impression of it and one of a forged variant (same date
     and counter, so nothing varies but what the forger changed), both turned and shrunk."""
-    design = WORLD.designs[0]
-    inking = WORLD.specimen_inking(0)
+    design = WORLD.designs[design_index]
+    inking = WORLD.specimen_inking(design_index)
     genuine = render_specimen(design, inking.date, inking.counter, seed=11)
     forged = render_specimen(
         forge(design, kind, np.random.default_rng(5)), inking.date, inking.counter, seed=11
     )
-    return WORLD.specimen(0), transformed(genuine, 5.0, 0.85), transformed(forged, 5.0, 0.85)
+    return (
+        WORLD.specimen(design_index),
+        transformed(genuine, 5.0, 0.85),
+        transformed(forged, 5.0, 0.85),
+    )
 
 
 def test_text_in_another_font_falls_short_of_the_frame_and_is_found() -> None:
@@ -147,6 +151,20 @@ def test_text_in_another_font_falls_short_of_the_frame_and_is_found() -> None:
     assert "text" in other.differing, summary(other)
     assert other.measurements.frame_fidelity is not None
     assert other.measurements.frame_fidelity > 0.95  # the border is the specimen's
+
+
+def test_text_set_with_other_spacing_is_found_at_its_size_against_the_frame() -> None:
+    # a rectangle: the text is set 18% wider and, shrunk to fit, its letters 16% smaller
+    specimen, genuine, forged = forged_rescan("spacing", 3)
+    _, another_day, _ = date_rescans(3)  # another date and counter move two lines' lengths
+    for same in (genuine, another_day):
+        measured = compare_images(specimen, same).measurements
+        assert measured.text_scale is not None
+        assert measured.text_scale_departure < 0.03, measured.text_scale
+    other = compare_images(specimen, forged, thresholds=Thresholds())
+    assert other.measurements.text_scale_departure > 0.1, other.measurements.text_scale
+    assert "text size" in other.differing
+    assert summary(other)["measurements"]["text_scale"] == list(other.measurements.text_scale)
 
 
 def test_another_ink_turns_the_ink_direction_whatever_its_darkness() -> None:
