@@ -39,7 +39,7 @@ from vision.pipeline import (
     prior_score,
     vectorise,
 )
-from vision.twins import Contender, TwinEvidence, head_to_head
+from vision.twins import Contender, TwinEvidence, head_to_head, weakest_word
 from vision.verify import Verification, verify
 
 log = logging.getLogger(__name__)
@@ -336,7 +336,8 @@ def settle_twins(
 
     Also how clearly the first result won: over the others it met, or over the next verified
     result when no other came close enough to meet it (nothing when there is no second
-    verified result). Decisions weigh it."""
+    verified result); and how well the photo looks like it in its least alike word. Decisions
+    weigh both."""
     verified = [
         (m, Contender(features[m.specimen_id], homography, checks[m.specimen_id].matched))
         for m in scored
@@ -351,13 +352,16 @@ def settle_twins(
     if not settle:
         meeting = verified[:2]
     if len(meeting) < 2:
-        return scored, TwinEvidence()
+        top = verified[0] if verified and verified[0][0] is scored[0] else None
+        return scored, TwinEvidence(word=weakest_word(query_ink, top[1]) if top else 0.0)
     met = head_to_head(query_ink, [contender for _, contender in meeting])
     if not settle:  # the order stands; only how clearly the first verified result wins
-        return scored, met.evidence(0)
+        word = weakest_word(query_ink, meeting[0][1]) if meeting[0][0] is scored[0] else 0.0
+        return scored, met.evidence(0, word)
     first = int(np.argmax(met.preference()))
     winner = meeting[first][0]
-    return [winner, *(m for m in scored if m is not winner)], met.evidence(first)
+    word = weakest_word(query_ink, meeting[first][1])
+    return [winner, *(m for m in scored if m is not winner)], met.evidence(first, word)
 
 
 def write_decision(

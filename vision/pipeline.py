@@ -85,7 +85,7 @@ class FusionWeights:
     unverified_penalty: float = 0.5
 
 
-FEATURES = 7  # what `decision_features` measures of a ranked shortlist
+FEATURES = 8  # what `decision_features` measures of a ranked shortlist
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,8 @@ class DecisionModel:
 
     Features of a ranked shortlist: best fused score, its margin over the second, its edge
     agreement, log inliers, whether it verified, and, where it differs from its rivals
-    (near-twins), its narrowest win and how little the photo looked like it there. Fitted on
-    a validation world.
+    (near-twins), its narrowest win and how little the photo looked like it there, and how
+    well the photo looks like it in its least alike word. Fitted on a validation world.
     """
 
     coefficients: tuple[float, ...] = (0.0,) * FEATURES
@@ -134,6 +134,7 @@ def decision_features(ranked: list[Ranked], twins: TwinEvidence) -> NDArray[np.f
             float(best.verified),
             twins.margin,
             twins.likeness,
+            twins.word,
         ]
     )
 

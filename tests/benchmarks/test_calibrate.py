@@ -39,7 +39,7 @@ def test_the_decision_learns_what_near_twins_tell() -> None:
     wrong = [record(10 * i + 1, 10 * i, twins((-0.4, 0.5), (0.3, 0.8)), rng) for i in range(100)]
     unknown = [record(None, 10 * i, twins((0.6, 1.8), (-0.1, 0.45)), rng) for i in range(150)]
     model, evidence = fit_decision(right + wrong + unknown, FusionWeights())
-    assert model.coefficients[-2] > 0 and model.coefficients[-1] > 0  # margin, likeness
+    assert model.coefficients[-3] > 0 and model.coefficients[-2] > 0  # margin, likeness
     decisions = [
         decide([m.evidence() for m in r.shortlist], r.twins, model)[0]
         for r in right + wrong + unknown
@@ -56,13 +56,13 @@ def test_the_decision_learns_what_near_twins_tell() -> None:
 
 def test_a_decision_calibrated_on_other_features_calls_nothing_a_match() -> None:
     """A sidecar written before the decision weighed the photo's likeness to the first result
-    has six coefficients: it is refused (nothing is a match until `stamplib calibrate` runs),
-    never misread."""
-    stale = {"coefficients": [1.0] * 6, "mean": [0.0] * 6, "scale": [1.0] * 6, "match": 0.5}
+    in its weakest word has seven coefficients: it is refused (nothing is a match until
+    `stamplib calibrate` runs), never misread."""
+    stale = {"coefficients": [1.0] * 7, "mean": [0.0] * 7, "scale": [1.0] * 7, "match": 0.5}
     embedder = SimpleNamespace(model_id="stamplib-stamp", sidecar={"decision": {"model": stale}})
     _, model = load_decision(embedder)  # type: ignore[arg-type]
     assert model == DecisionModel()
-    current = {**stale, "coefficients": [1.0] * 7, "mean": [0.0] * 7, "scale": [1.0] * 7}
+    current = {**stale, "coefficients": [1.0] * 8, "mean": [0.0] * 8, "scale": [1.0] * 8}
     embedder.sidecar = {"decision": {"model": current}}
     _, model = load_decision(embedder)  # type: ignore[arg-type]
-    assert model.match == 0.5 and len(model.coefficients) == 7
+    assert model.match == 0.5 and len(model.coefficients) == 8

@@ -13,7 +13,7 @@ from vision.fields import variable_lines
 from vision.localise import crop, primary_crop, specimen_box
 from vision.synth.photo import render_photo, render_specimen
 from vision.synth.world import SyntheticWorld
-from vision.twins import Contender, head_to_head
+from vision.twins import Contender, head_to_head, weakest_word
 from vision.verify import align
 
 WORLD = SyntheticWorld(seed=3, specimens=40)
@@ -106,6 +106,30 @@ def test_a_stamp_not_in_the_library_looks_less_like_the_first_result_where_rival
             assert likeness[0] > likeness[1], (index, split, likeness)
             gaps.append(likeness[0] - likeness[1])
     assert np.mean(gaps) > 0.1, gaps
+
+
+def test_a_stamp_naming_another_bcp_looks_less_like_the_specimen_in_its_weakest_word() -> None:
+    """No rival at all: a made-up BCP name in a library design looks like the specimen
+    everywhere but in the name; a photo of the design itself looks like it in every word."""
+    gaps = []
+    for index in (6, 8, 12):
+        design = WORLD.designs[index]
+        made_up = replace(design, design_id="made-up", bcp_name="TERAVAN HOLMAR")
+        specimen = crop(WORLD.specimen(index), specimen_box(WORLD.specimen(index)))
+        features = stamp_features(specimen)
+        features = replace(features, variable=variable_lines([(specimen, features.ink)])[0])
+        for split in ("scan", "phone"):
+            words = []
+            for photographed in (design, made_up):
+                rng = np.random.default_rng(5)
+                photo = render_photo(rng, photographed, dt.date(2024, 3, 9), 17, [], split)
+                query = features_of(photo.rgb)
+                to_specimen, _ = align(query, features)
+                assert to_specimen is not None
+                words.append(weakest_word(query.ink, Contender(features, to_specimen)))
+            assert words[0] > words[1], (index, split, words)
+            gaps.append(words[0] - words[1])
+    assert np.mean(gaps) > 0.2, gaps
 
 
 def test_a_rival_bearing_the_photos_own_date_does_not_win_on_it() -> None:
