@@ -164,7 +164,7 @@ def _read(*groups: list[NDArray[np.uint8]]) -> list[list[str]]:
 
 def _read_spread(images: list[NDArray[np.uint8]]) -> list[str]:
     """Many lines' readings, spread over one process per core: a process takes about
-    130 ms to start and a line about 13 ms to read, so a batch shares the start."""
+    130 ms to start and a line about 16 ms to read, so a batch shares the start."""
     if not images:
         return []
     count = min(READERS, len(images))
