@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -351,17 +351,19 @@ def settle_twins(
     settle = len(meeting) >= 2
     if not settle:
         meeting = verified[:2]
-    if len(meeting) < 2:
-        top = verified[0] if verified and verified[0][0] is scored[0] else None
-        return scored, TwinEvidence(word=weakest_word(query_ink, top[1]) if top else 0.0)
-    met = head_to_head(query_ink, [contender for _, contender in meeting])
-    if not settle:  # the order stands; only how clearly the first verified result wins
-        word = weakest_word(query_ink, meeting[0][1]) if meeting[0][0] is scored[0] else 0.0
-        return scored, met.evidence(0, word)
-    first = int(np.argmax(met.preference()))
-    winner = meeting[first][0]
-    word = weakest_word(query_ink, meeting[first][1])
-    return [winner, *(m for m in scored if m is not winner)], met.evidence(first, word)
+    ranked, twins = scored, TwinEvidence()
+    if len(meeting) >= 2:
+        met = head_to_head(query_ink, [contender for _, contender in meeting])
+        if settle:
+            first = int(np.argmax(met.preference()))
+            winner = meeting[first][0]
+            ranked = [winner, *(m for m in scored if m is not winner)]
+            twins = met.evidence(first)
+        else:  # the order stands; only how clearly the first verified result wins
+            twins = met.evidence(0)
+    top = next((contender for m, contender in verified if m is ranked[0]), None)
+    word = weakest_word(query_ink, top) if top is not None else 0.0
+    return ranked, replace(twins, word=word)
 
 
 def write_decision(

@@ -262,7 +262,7 @@ class Meeting:
         """Each contender's total preference over the others (round robin)."""
         return np.asarray(np.nansum(self.margins, axis=1), dtype=np.float64)
 
-    def evidence(self, winner: int, word: float = 0.0) -> TwinEvidence:
+    def evidence(self, winner: int) -> TwinEvidence:
         """The winner's smallest margin and lowest likeness over the others it could be
         compared with. Small or negative: the photo does not clearly look like it where it
         differs from a rival (another BCP, or a stamp not in the library at all)."""
@@ -271,7 +271,6 @@ class Meeting:
         return TwinEvidence(
             float(margins.min()) if len(margins) else 0.0,
             float(likeness.min()) if len(likeness) else 0.0,
-            word,
         )
 
 

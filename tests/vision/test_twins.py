@@ -11,6 +11,7 @@ import pytest
 from vision.features import StampFeatures, stamp_features
 from vision.fields import variable_lines
 from vision.localise import crop, primary_crop, specimen_box
+from vision.synth.design import StampDesign
 from vision.synth.photo import render_photo, render_specimen
 from vision.synth.world import SyntheticWorld
 from vision.twins import Contender, head_to_head, weakest_word
@@ -23,6 +24,13 @@ TWINS = [(4, 5), (6, 7), (8, 9)]  # entry and exit stamps of one BCP, told apart
 def features_of(rgb: np.ndarray) -> StampFeatures:
     cropped, _ = primary_crop(rgb)
     return stamp_features(cropped)
+
+
+def photographed_features(design: StampDesign, split: str) -> StampFeatures:
+    """Features of one fixed photo of `design` (the same day, counter and camera for every
+    design, so that only the design differs)."""
+    photo = render_photo(np.random.default_rng(5), design, dt.date(2024, 3, 9), 17, [], split)
+    return features_of(photo.rgb)
 
 
 def test_a_photo_sides_with_its_own_design_against_its_twins() -> None:
@@ -94,9 +102,7 @@ def test_a_stamp_not_in_the_library_looks_less_like_the_first_result_where_rival
         for split in ("scan", "phone"):
             likeness = []
             for photographed in (design, made_up):
-                rng = np.random.default_rng(5)
-                photo = render_photo(rng, photographed, dt.date(2024, 3, 9), 17, [], split)
-                query = features_of(photo.rgb)
+                query = photographed_features(photographed, split)
                 contenders = []
                 for specimen in specimens:
                     to_specimen, _ = align(query, specimen)
@@ -121,9 +127,7 @@ def test_a_stamp_naming_another_bcp_looks_less_like_the_specimen_in_its_weakest_
         for split in ("scan", "phone"):
             words = []
             for photographed in (design, made_up):
-                rng = np.random.default_rng(5)
-                photo = render_photo(rng, photographed, dt.date(2024, 3, 9), 17, [], split)
-                query = features_of(photo.rgb)
+                query = photographed_features(photographed, split)
                 to_specimen, _ = align(query, features)
                 assert to_specimen is not None
                 words.append(weakest_word(query.ink, Contender(features, to_specimen)))
