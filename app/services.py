@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -15,12 +16,13 @@ from app.core.db import create_catalogue_engine, upgrade_schema
 from app.core.settings import Settings
 from app.core.storage import ObjectStore, open_store
 from app.metrics import Metrics
-from app.search import SearchEngine
-from index.specimen_index import IndexPlan
-from ingestion.vectors import Indexer
-from vision.embedder import Embedder
 from vision.imageio import ImageLimits
 from vision.models import DEFAULT_MODEL, DEFAULT_WEIGHTS
+
+if TYPE_CHECKING:  # the model and its indexes load on first use: commands without them start fast
+    from app.search import SearchEngine
+    from ingestion.vectors import Indexer
+    from vision.embedder import Embedder
 
 
 @dataclass(kw_only=True)
@@ -43,6 +45,8 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
+        from vision.embedder import Embedder
+
         weights = self.settings.model_weights
         if weights is None and self.settings.model == DEFAULT_MODEL:
             weights = DEFAULT_WEIGHTS
@@ -53,6 +57,9 @@ class Services:
     @property
     def search(self) -> SearchEngine:
         """The search engine, built on first use (loads the model, opens or rebuilds the index)."""
+        from app.search import SearchEngine
+        from index.specimen_index import IndexPlan
+
         with self._search_lock:
             if "_search" not in self.__dict__:
                 self.__dict__["_search"] = SearchEngine(
@@ -68,6 +75,8 @@ class Services:
     @cached_property
     def indexer(self) -> Indexer:
         """Vectors for new specimens; needs the model, not the search indexes."""
+        from ingestion.vectors import Indexer
+
         return Indexer(embedder=self.embedder)
 
     def audit(self, actor: str, action: str, target: str = "", **details: object) -> None:
