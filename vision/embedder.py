@@ -6,6 +6,8 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,24 @@ def load_state(model: torch.nn.Module, weights: Path) -> None:
         ) from exc
 
 
+class _RandomInitFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
+
+@contextmanager
+def _no_random_init_warning(weights_follow: bool) -> Iterator[None]:
+    """open_clip warns on the root logger that a model built without a pretrained tag is
+    initialised randomly; when our own weights are loaded next, that would mislead."""
+    quiet = _RandomInitFilter()
+    if weights_follow:
+        logging.getLogger().addFilter(quiet)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeFilter(quiet)
+
+
 @dataclass
 class Embedder:
     """Images (square float RGB in [0, 1]) and texts to L2-normalised vectors."""
@@ -112,9 +132,10 @@ class Embedder:
                 DEFAULT_PREPROCESS if self.model_name == DEFAULT_MODEL else None
             )
             try:
-                model = open_clip.create_model(
-                    self.model_name, pretrained=None, force_preprocess_cfg=preprocess
-                )
+                with _no_random_init_warning(self.weights is not None):
+                    model = open_clip.create_model(
+                        self.model_name, pretrained=None, force_preprocess_cfg=preprocess
+                    )
             except RuntimeError as exc:
                 raise ModelLoadError(
                     f"unknown model architecture {self.model_name!r}: {exc}"
