@@ -33,8 +33,11 @@ $(HTMX): web/package.json web/package-lock.json
 run: setup
 	$(BIN)/stamplib demo
 
+# Two workers, one per core: much of the suite waits on servers, subprocesses and a browser.
+# A module's tests stay on one worker, so module fixtures (a served library, a browser) are
+# built once.
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses=auto --dist=loadscope
 
 lint: setup
 	$(BIN)/ruff check .

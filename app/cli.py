@@ -413,6 +413,10 @@ def bench(
     quick: Annotated[bool, typer.Option("--quick", help="a small world for a fast check")] = False,
     specimens: Annotated[int | None, typer.Option(min=10, help="library size")] = None,
     queries: Annotated[int | None, typer.Option(min=1, help="queries per split")] = None,
+    pairs: Annotated[
+        int | None,
+        typer.Option(min=2, help="forged photos the comparison checks (as many genuine ones)"),
+    ] = None,
     seed: Annotated[int, typer.Option(help="world seed")] = 0,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("benchmarks/results"),
     scale: Annotated[
@@ -438,6 +442,8 @@ def bench(
     options = BenchOptions.quick(out, seed) if quick else BenchOptions(out=out, seed=seed)
     if specimens:
         options = replace(options, specimens=specimens)
+    if pairs:
+        options = replace(options, forgery_pairs=pairs)
     if compare_only:
         from benchmarks.compare_bench import run_compare_bench
 
