@@ -50,7 +50,7 @@ from vision.fidelity import (
     text_scale,
 )
 from vision.fields import date_formats, date_pattern
-from vision.normalise import flatten, ink_map, resize_max
+from vision.normalise import flatten, ink_map, resize_max, to_bytes
 
 WORK_SIDE = 640
 GRID = 4  # cells per side of a document's grid
@@ -210,10 +210,6 @@ class Comparison:
 
 def _ink(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
     return np.asarray(ink_map(flatten(rgb)), dtype=np.float32)
-
-
-def _bytes(ink: NDArray[np.float32]) -> NDArray[np.uint8]:
-    return np.asarray(np.clip(ink * 255, 0, 255), dtype=np.uint8)
 
 
 def _measure(
@@ -383,7 +379,7 @@ def compare_images(
         for name, box in parts
     ]
     text = fidelity.text_fidelity(fits) if fidelity else None
-    dates = date_formats(_bytes(ink_a), _bytes(aligned_ink)) if mode == "stamp" else None
+    dates = date_formats(to_bytes(ink_a), to_bytes(aligned_ink)) if mode == "stamp" else None
     lines = [box for name, box in parts if name.startswith("line")]
     scale = text_scale(ink_a, aligned_ink, lines) if mode == "stamp" else None
     measurements = _measure(

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from vision.normalise import flatten, ink_map, resize_max
+from vision.normalise import flatten, ink_map, resize_max, to_bytes
 
 WORK_SIDE = 448
 SIFT_SIDE = 384
@@ -71,7 +71,7 @@ _SIFT = cv2.SIFT.create(nfeatures=MAX_FEATURES, contrastThreshold=0.03)
 def stamp_features(rgb: NDArray[np.uint8]) -> StampFeatures:
     """Features of a stamp crop or specimen, on its ink map so that paper and light don't count."""
     small, _ = resize_max(rgb, WORK_SIDE)
-    ink = np.asarray(np.clip(ink_map(flatten(small)) * 255, 0, 255), dtype=np.uint8)
+    ink = to_bytes(ink_map(flatten(small)))
     # SIFT doubles its input first; detecting on a smaller copy halves its cost
     detect_on, factor = resize_max(255 - ink, SIFT_SIDE)
     keypoints, descriptors = _SIFT.detectAndCompute(detect_on, None)

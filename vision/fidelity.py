@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from vision.normalise import flatten
+from vision.normalise import flatten, to_bytes
 
 INK = 0.4  # ink map level counted as ink
 FIDELITY_BLUR = 1.6  # px at WORK_SIDE: fidelity looks past a photo's softness
@@ -37,7 +37,7 @@ def ink_delta_e(
 
     def mean_lab(rgb: NDArray[np.uint8], ink: NDArray[np.float32]) -> NDArray[np.float32]:
         # colours relative to the paper, so the light and the camera's white balance cancel
-        balanced = np.asarray(np.clip(flatten(rgb) * 255, 0, 255), np.uint8)
+        balanced = to_bytes(flatten(rgb))
         lab = cv2.cvtColor(balanced, cv2.COLOR_RGB2LAB).astype(np.float32).reshape(-1, 3)
         strength = ink.reshape(-1)
         mask = strength >= min(0.5, float(np.percentile(strength, 95)))

@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.features import WORK_SIDE
-from vision.normalise import flatten, ink_map, resize_max
+from vision.normalise import flatten, ink_map, resize_max, to_bytes
 from vision.workers import parallel_map
 
 log = logging.getLogger(__name__)
@@ -263,7 +263,7 @@ def _specimen_line_images(
     if not boxes:
         return []
     fine, _ = resize_max(rgb, READ_SIDE)
-    full = np.asarray(np.clip(ink_map(flatten(fine)) * 255, 0, 255), dtype=np.uint8)
+    full = to_bytes(ink_map(flatten(fine)))
     scale = ink.shape[1] / fine.shape[1]  # from the fine size to the working size
     return [_line_image(full, box, scale) for box in boxes]
 

@@ -43,6 +43,11 @@ def flatten(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
     return np.clip(flat, 0.0, 1.0)
 
 
+def to_bytes(values: NDArray[np.float32]) -> NDArray[np.uint8]:
+    """Values in [0, 1] (ink, flattened colours) as 0..255 bytes, for OpenCV and Tesseract."""
+    return np.asarray(np.clip(values * 255, 0, 255), dtype=np.uint8)
+
+
 def ink_map(flat: NDArray[np.float32]) -> NDArray[np.float32]:
     """How much ink each pixel holds, in [0, 1]: darkness plus colour against the paper."""
     red, green, blue = cv2.split(flat)
