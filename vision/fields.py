@@ -54,6 +54,8 @@ READ_SIDE = 3 * WORK_SIDE  # lines are read from the specimen at most this large
 PAD = 0.3  # of a line's height, around it, both for reading and for the mask
 TIMEOUT_S = 30.0
 READERS = max(1, os.cpu_count() or 1)  # Tesseract processes side by side
+# how a reading fails: Tesseract exits badly, cannot be started, or takes too long
+READ_FAILURES = (RuntimeError, OSError, subprocess.TimeoutExpired)
 
 
 @dataclass(frozen=True)
@@ -243,17 +245,17 @@ def date_formats(
             [_line_image(specimen_ink, box) for box in boxes],
             [_line_image(photo_ink, box) for box in boxes],
         )
-    except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+    except READ_FAILURES as error:
         log.warning("reading the dates of a comparison failed: %s", error)
         return None
     lines = [Line(box, text) for box, text in zip(boxes, specimen, strict=True)]
     date = date_line(lines)
     if date is None:
         return None
-    photo_date = photo[lines.index(date)]
-    if sum(ch.isdigit() for ch in photo_date) < MIN_DIGITS:
+    photo_date = Line(date.box, photo[lines.index(date)])
+    if not photo_date.variable:
         return None  # the photo's date could not be read: no evidence either way
-    return date.text, photo_date
+    return date.text, photo_date.text
 
 
 def _specimen_line_images(
@@ -292,7 +294,7 @@ def variable_lines(
         return [None] * len(specimens)
     try:
         read = read_lines(specimens)
-    except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+    except READ_FAILURES as error:
         log.warning("reading specimens' text lines failed: %s", error)
         return [None] * len(specimens)
     return [
