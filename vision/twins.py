@@ -253,10 +253,12 @@ class TwinEvidence:
 class Meeting:
     """Contenders met in pairs. margins[i, j]: the photo's margin for i over j (-2..2);
     likeness[i, j]: how well the photo looks like i where i differs from j (-1..1); NaN where
-    the two specimens cannot be aligned (and likeness where they do not differ)."""
+    the two specimens cannot be aligned (and likeness where they do not differ). frames:
+    each contender's frame, with the photo warped onto it (`weakest_word` reuses them)."""
 
     margins: NDArray[np.float64]
     likeness: NDArray[np.float64]
+    frames: tuple[_Frame, ...] = ()
 
     def preference(self) -> NDArray[np.float64]:
         """Each contender's total preference over the others (round robin)."""
@@ -309,7 +311,7 @@ def head_to_head(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> M
         i_side, likeness[i, j] = side(frames[i], j_in_i, j_covered, j_variable)
         j_side, likeness[j, i] = side(frames[j], i_in_j, i_covered, i_variable)
         margins[i, j], margins[j, i] = i_side - j_side, j_side - i_side
-    return Meeting(margins, likeness)
+    return Meeting(margins, likeness, tuple(frames))
 
 
 def _words(frame: _Frame, lines: list[tuple[int, int, int, int]]) -> tuple[NDArray[np.int32], int]:
@@ -338,7 +340,9 @@ def _words(frame: _Frame, lines: list[tuple[int, int, int, int]]) -> tuple[NDArr
     return np.asarray(np.where(frame.covered, labels, 0), dtype=np.int32), count
 
 
-def weakest_word(query_ink: NDArray[np.uint8], contender: Contender) -> float:
+def weakest_word(
+    query_ink: NDArray[np.uint8], contender: Contender, frame: _Frame | None = None
+) -> float:
     """How well the photo looks like a verified specimen in its least alike word: the lowest
     correlation of the photo with the specimen over the words of its fixed text lines, each
     word at its best shift within SLACK_PX; 0 when it has no word to judge.
@@ -347,8 +351,9 @@ def weakest_word(query_ink: NDArray[np.uint8], contender: Contender) -> float:
     it everywhere but in the name, which whole-stamp measures barely notice when the library
     has no near-twin to meet it. On the validation world (seed 7777; 200 phone, 200 hard,
     400 unknown searches; 2-fold cross-validation, 20 repeats) the decision with it called
-    27.4% of phone photos a match instead of 21.9%, unknown stamps 1.25% instead of 1.34%."""
-    frame = _frame(query_ink, contender)
+    27.4% of phone photos a match instead of 21.9%, unknown stamps 1.25% instead of 1.34%.
+    `frame`: the contender's frame where a meeting has already warped the photo onto it."""
+    frame = frame or _frame(query_ink, contender)
     labels, count = _words(frame, text_lines(contender.features.ink))
     if not count:
         return 0.0
