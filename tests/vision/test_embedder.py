@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +91,16 @@ def record() -> None:
 
 if __name__ == "__main__":
     record()
+
+
+def test_only_a_model_without_weights_is_reported_as_random(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """open_clip says every model it builds is "initialized randomly"; with our weights
+    loaded right after, an operator must not read that."""
+    with caplog.at_level(logging.WARNING):
+        Embedder().load()
+    assert not [r for r in caplog.records if "initialized randomly" in r.getMessage()]
+    with caplog.at_level(logging.WARNING):
+        Embedder(weights=None).load()
+    assert [r for r in caplog.records if "initialized randomly" in r.getMessage()]
