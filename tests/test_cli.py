@@ -35,3 +35,20 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     result = run(["ingest", str(tmp_path / "nope")], tmp_path / "data")
     assert result.returncode == 2
     assert "does not exist" in result.stderr
+
+
+def test_commands_without_the_model_do_not_load_torch(tmp_path: Path) -> None:
+    """User and audit commands start in about a second: the model stack (torch, open_clip)
+    is imported only by commands that search, ingest or compare."""
+    check = (
+        "import sys; from app.cli import cli; from typer.testing import CliRunner; "
+        "out = CliRunner().invoke(cli, ['user', 'add', 'ana', '--role', 'officer']); "
+        "assert out.exit_code == 0, out.output; "
+        "print(sorted(m for m in ('torch', 'open_clip', 'faiss') if m in sys.modules))"
+    )
+    env = {**os.environ, "STAMPLIB_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
