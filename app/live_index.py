@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,9 +76,13 @@ class LiveIndex:
         plan: IndexPlan | None = None,
         follow_every_s: float = 1.0,
         heal: bool = True,
+        on_change: Callable[[list[int] | None], None] | None = None,
     ) -> None:
         """Open and follow the index; with `heal`, rebuild it if it disagrees with the catalogue
-        (`stamplib index check` opens it without healing, to report what it finds)."""
+        (`stamplib index check` opens it without healing, to report what it finds).
+        `on_change` hears which specimens' vectors it took in anew (None: all of them, on a
+        rebuild), so that what a process keeps of them elsewhere can be dropped."""
+        self.on_change = on_change
         self.engine = engine
         self.store = store
         self.model_id = model_id
@@ -212,6 +217,8 @@ class LiveIndex:
             else:
                 hidden.discard(specimen_id)
         self.hidden = frozenset(hidden)
+        if self.on_change:
+            self.on_change(changed)
         log.info("search follows %d changed specimens", len(changed))
 
     def rebuild_from_catalogue(self) -> int:
@@ -221,6 +228,8 @@ class LiveIndex:
             self.embeddings = fresh
             self._cursor = _Cursor(floor=fresh.catalogue_seq)
             self._load_descriptors_and_hidden()
+            if self.on_change:
+                self.on_change(None)
         self.follow(force=True)
         return len(self.embeddings)
 

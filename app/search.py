@@ -146,6 +146,7 @@ class SearchEngine:
             dimension=embedder.dimension,
             path=index_file(index_dir, embedder),
             plan=plan,
+            on_change=self._forget,
         )
         self.indexer = Indexer(embedder=embedder)
 
@@ -177,6 +178,15 @@ class SearchEngine:
         count = self.live.rebuild_from_catalogue()
         self.save()
         return count
+
+    def _forget(self, ids: list[int] | None) -> None:
+        """Drop the kept local features of specimens whose vectors changed (all: None), so
+        that verification matches the descriptor index, which has taken in the new ones."""
+        with self._lock:
+            if ids is None:
+                self._features.clear()
+            for specimen_id in ids or ():
+                self._features.pop(specimen_id, None)
 
     def _specimen_features(self, ids: list[int]) -> dict[int, StampFeatures]:
         with self._lock:

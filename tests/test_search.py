@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+from app.core.catalogue import note_change
+from app.core.models import SpecimenVectors
 from app.core.settings import Settings
 from app.main import create_app
 from tests.conftest import signed_in, specimen_upload
@@ -166,6 +170,31 @@ def test_index_rebuild_recompute_replaces_stale_vectors(library: Any) -> None:
     recomputed, original = StampFeatures.from_bytes(now), StampFeatures.from_bytes(good)
     assert np.array_equal(recomputed.points, original.points)
     assert np.array_equal(recomputed.descriptors, original.descriptors)
+
+
+def test_search_verifies_with_a_specimens_new_features_once_they_change(tmp_path: Path) -> None:
+    """A server keeps specimens' local features between searches; when their vectors change
+    (`index rebuild --recompute` in another process, a replica's repair), it must verify with
+    the new ones, which its descriptor index has taken in, not the kept old ones."""
+    with world_library(tmp_path) as (client, ids):
+        engine = client.app.state.services.search  # type: ignore[attr-defined]
+        photo = encode_jpeg(WORLD.query_of(2, "scan", 31).photo.rgb)
+        assert search(client, photo).json()["matches"][0]["specimen_id"] == ids[2]
+        old = engine._specimen_features([ids[2]])[ids[2]]
+        with Session(engine.engine) as session:
+            row = session.get(SpecimenVectors, ids[2])
+            other = session.get(SpecimenVectors, ids[3])
+            assert row is not None and other is not None
+            new = other.features
+            row.features = new  # specimen 2 now described as specimen 3 is
+            session.add(row)
+            note_change(session, ids[2])
+            session.commit()
+        time.sleep(engine.live.follow_every_s + 0.1)
+        assert search(client, photo).status_code == 200  # the search follows the change
+        kept = engine._specimen_features([ids[2]])[ids[2]]
+        assert not np.array_equal(kept.points, old.points)
+        assert np.array_equal(kept.points, StampFeatures.from_bytes(new).points)
 
 
 def test_compare_a_photo_with_its_specimen_through_the_api(library: Any) -> None:
