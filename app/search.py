@@ -39,7 +39,7 @@ from vision.pipeline import (
     prior_score,
     vectorise,
 )
-from vision.twins import Contender, TwinEvidence, head_to_head, weakest_word
+from vision.twins import Contender, OwnAlignments, TwinEvidence, head_to_head, weakest_word
 from vision.verify import Verification, verify
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,7 @@ class SearchEngine:
         self._features: OrderedDict[int, StampFeatures] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self.alignments = OwnAlignments()  # near-twins' alignments onto each other
         self.live = LiveIndex(
             engine=engine,
             store=store,
@@ -187,6 +188,7 @@ class SearchEngine:
                 self._features.clear()
             for specimen_id in ids or ():
                 self._features.pop(specimen_id, None)
+        self.alignments.forget(ids)
 
     def _specimen_features(self, ids: list[int]) -> dict[int, StampFeatures]:
         with self._lock:
@@ -305,7 +307,7 @@ class SearchEngine:
             )
         scored.sort(key=lambda match: -match.score)
         timings.mark("verify")
-        scored, twins = settle_twins(query.features.ink, scored, features, checks)
+        scored, twins = settle_twins(query.features.ink, scored, features, checks, self.alignments)
         timings.mark("twins")
         ranked = [m.evidence() for m in scored]
         decision, confidence = decide(ranked, twins, self.decision_model)
@@ -340,6 +342,7 @@ def settle_twins(
     scored: list[Match],
     features: dict[int, StampFeatures],
     checks: dict[int, Verification],
+    alignments: OwnAlignments | None = None,
 ) -> tuple[list[Match], TwinEvidence]:
     """The first verified results of close score meet in pairs; the one the photo sides with
     most, where the specimens differ, takes first place (see `vision.twins`).
@@ -349,7 +352,12 @@ def settle_twins(
     verified result); and how well the photo looks like it in its least alike word. Decisions
     weigh both."""
     verified = [
-        (m, Contender(features[m.specimen_id], homography, checks[m.specimen_id].matched))
+        (
+            m,
+            Contender(
+                features[m.specimen_id], homography, checks[m.specimen_id].matched, m.specimen_id
+            ),
+        )
         for m in scored
         if m.verified and (homography := checks[m.specimen_id].homography) is not None
     ]
@@ -363,7 +371,7 @@ def settle_twins(
         meeting = verified[:2]
     ranked, twins, frames = scored, TwinEvidence(), {}
     if len(meeting) >= 2:
-        met = head_to_head(query_ink, [contender for _, contender in meeting])
+        met = head_to_head(query_ink, [contender for _, contender in meeting], alignments)
         frames = {m.specimen_id: frame for (m, _), frame in zip(meeting, met.frames, strict=True)}
         if settle:
             first = int(np.argmax(met.preference()))

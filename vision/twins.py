@@ -25,6 +25,8 @@ seed 1): right design first 58 → 75 and 26 → 30 (seed 0), 66 → 74 and 24 �
 from __future__ import annotations
 
 import itertools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import cv2
@@ -79,6 +81,46 @@ class Contender:
     query_to_specimen: NDArray[np.float64]
     # inlier correspondences: photo keypoint numbers and this specimen's keypoints they match
     matched: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
+    specimen_id: int | None = None  # names it for `OwnAlignments`
+
+
+class OwnAlignments:
+    """Alignments of one specimen onto another from their own features, kept: the same on
+    every search that meets the pair (a third of a round of five was spent matching them).
+    Specimens are named by id; `forget` drops a specimen's pairs when its features change."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[int, int], NDArray[np.float64] | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def align(self, source: Contender, target: Contender) -> NDArray[np.float64] | None:
+        if source.specimen_id is None or target.specimen_id is None:
+            return align(source.features, target.features)[0]
+        key = (source.specimen_id, target.specimen_id)
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        homography, _ = align(source.features, target.features)
+        with self._lock:
+            self._kept[key] = homography
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return homography
+
+    def forget(self, ids: list[int] | None) -> None:
+        """Drop the pairs of these specimens (of all: None)."""
+        with self._lock:
+            if ids is None:
+                self._kept.clear()
+                return
+            gone = set(ids)
+            for key in [k for k in self._kept if k[0] in gone or k[1] in gone]:
+                del self._kept[key]
 
 
 @dataclass(frozen=True)
@@ -218,10 +260,12 @@ def ink_difference(first: StampFeatures, second: StampFeatures) -> float | None:
     return float(size[unlike].sum() / inked.sum())
 
 
-def _between(source: Contender, target: Contender) -> NDArray[np.float64] | None:
+def _between(
+    source: Contender, target: Contender, own: OwnAlignments | None = None
+) -> NDArray[np.float64] | None:
     """One clean specimen aligned onto another through the photo: keypoints of both that
     match the same photo keypoint are the same mark. Without enough of them, the two
-    specimens' own features are matched (dearer)."""
+    specimens' own features are matched (dearer; kept in `own` for the next search)."""
     if source.matched is not None and target.matched is not None:
         shared, in_source, in_target = np.intersect1d(
             source.matched[0], target.matched[0], return_indices=True
@@ -233,6 +277,8 @@ def _between(source: Contender, target: Contender) -> NDArray[np.float64] | None
             )
             if homography is not None:
                 return homography
+    if own is not None:
+        return own.align(source, target)
     homography, _ = align(source.features, target.features)
     return homography
 
@@ -289,17 +335,20 @@ def _warp_mask(
     return np.asarray(warped, dtype=np.uint8) > 0
 
 
-def head_to_head(query_ink: NDArray[np.uint8], contenders: list[Contender]) -> Meeting:
+def head_to_head(
+    query_ink: NDArray[np.uint8], contenders: list[Contender], own: OwnAlignments | None = None
+) -> Meeting:
     """Each contender met with each other one, in pairs.
 
     In a pair, the photo is judged in both specimens' frames, each with its own alignment
-    onto that specimen and the other specimen aligned onto it from their features."""
+    onto that specimen and the other specimen aligned onto it from their features (kept in
+    `own` across searches)."""
     frames = [_frame(query_ink, contender) for contender in contenders]
     margins = np.full((len(contenders), len(contenders)), np.nan)
     np.fill_diagonal(margins, 0.0)
     likeness = np.full_like(margins, np.nan)
     for i, j in itertools.combinations(range(len(contenders)), 2):
-        j_to_i = _between(contenders[j], contenders[i])
+        j_to_i = _between(contenders[j], contenders[i], own)
         if j_to_i is None:
             continue
         j_to_i = _TO_SMALL @ j_to_i @ _FROM_SMALL  # between the small frames

@@ -8,13 +8,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from vision import twins
 from vision.features import StampFeatures, stamp_features
 from vision.fields import variable_lines
 from vision.localise import crop, primary_crop, specimen_box
 from vision.synth.design import StampDesign
 from vision.synth.photo import render_photo, render_specimen
 from vision.synth.world import SyntheticWorld
-from vision.twins import Contender, head_to_head, weakest_word
+from vision.twins import Contender, OwnAlignments, head_to_head, weakest_word
 from vision.verify import align
 
 WORLD = SyntheticWorld(seed=3, specimens=40)
@@ -31,6 +32,19 @@ def photographed_features(design: StampDesign, split: str) -> StampFeatures:
     design, so that only the design differs)."""
     photo = render_photo(np.random.default_rng(5), design, dt.date(2024, 3, 9), 17, [], split)
     return features_of(photo.rgb)
+
+
+def scan_and_twins(photographed: int, twin: int) -> tuple[StampFeatures, list[Contender]]:
+    """A scan of `photographed`, and its twin and itself as verified contenders (by design
+    number), in that order."""
+    query = features_of(WORLD.query_of(photographed, "scan", 7).photo.rgb)
+    contenders = []
+    for design in (twin, photographed):
+        specimen = stamp_features(WORLD.specimen(design))
+        to_specimen, _ = align(query, specimen)
+        assert to_specimen is not None
+        contenders.append(Contender(specimen, to_specimen, specimen_id=design))
+    return query, contenders
 
 
 def test_a_photo_sides_with_its_own_design_against_its_twins() -> None:
@@ -55,13 +69,7 @@ def test_unevenly_inked_photos_still_side_with_their_own_design() -> None:
     """A stamp pressed hard at its rim and lightly in its middle: the words the twins differ
     by are far fainter in the photo than in either specimen, yet still look like its own."""
     for photographed, twin in TWINS:
-        query = features_of(WORLD.query_of(photographed, "scan", 7).photo.rgb)
-        contenders = []
-        for design in (twin, photographed):
-            specimen = stamp_features(WORLD.specimen(design))
-            to_specimen, _ = align(query, specimen)
-            assert to_specimen is not None
-            contenders.append(Contender(specimen, to_specimen))
+        query, contenders = scan_and_twins(photographed, twin)
         h, w = query.ink.shape
         pressure = np.ones((h, w))
         pressure[h // 6 : h - h // 6, w // 6 : w - w // 6] = 0.3
@@ -160,3 +168,32 @@ def test_a_rival_bearing_the_photos_own_date_does_not_win_on_it() -> None:
             contenders.append(Contender(features, to_specimen))
         totals = head_to_head(query.ink, contenders).preference()
         assert totals[1] > totals[0], (photographed, totals)
+
+
+def test_specimens_aligned_onto_each_other_are_kept_for_the_next_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two specimens' alignment from their own features is the same on every search that
+    meets them: it is computed once, the meeting is unchanged, and it is forgotten when one
+    of the specimens changes."""
+    photographed, twin = TWINS[0]
+    query, contenders = scan_and_twins(photographed, twin)
+    calls = []
+
+    def counted(*args: StampFeatures) -> tuple[np.ndarray | None, int]:
+        calls.append(args)
+        return align(*args)
+
+    monkeypatch.setattr(twins, "align", counted)
+    kept = OwnAlignments()
+    first = head_to_head(query.ink, contenders, kept)
+    assert len(calls) == 1 and len(kept) == 1  # one pair: the second specimen onto the first
+    again = head_to_head(query.ink, contenders, kept)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(first.margins, again.margins)
+    kept.forget([photographed])
+    assert len(kept) == 0
+    head_to_head(query.ink, contenders, kept)
+    assert len(calls) == 2
+    uncached = head_to_head(query.ink, contenders)  # as a meeting without kept alignments
+    np.testing.assert_array_equal(uncached.margins, first.margins)
