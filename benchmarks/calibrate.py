@@ -93,12 +93,13 @@ def fit_decision(
     records: list[QueryRecord], weights: FusionWeights
 ) -> tuple[DecisionModel, dict[str, Any]]:
     """The decision model, on the shortlists as search ranked them (near-twins settled)
-    under `weights`: features of each first result, and whether it is the right design."""
+    under `weights`: features of each first result, and whether it is right about the
+    impression searched (`QueryRecord.right_first`)."""
     searched = [r for r in records if r.shortlist]
     features = np.stack(
         [decision_features([m.evidence() for m in r.shortlist], r.twins) for r in searched]
     )
-    right = np.array([r.shortlist[0].specimen_id == r.truth for r in searched], dtype=float)
+    right = np.array([r.right_first() for r in searched], dtype=float)
     # a feature that never varies keeps scale 1 (it must survive rounding to 5 decimals)
     spread = features.std(axis=0)
     mean, scale = features.mean(axis=0), np.where(spread > 1e-4, spread, 1.0)
@@ -120,13 +121,16 @@ def fit_decision(
     model = replace(model, match=round(match, 5), no_match=round(no_match, 5))
     unknown = np.array([r.truth is None for r in searched])
     genuine = ~unknown
+    target = np.array([r.shortlist[0].specimen_id == r.truth for r in searched])
     evidence = {
         "validation_seed": VALIDATION_SEED,
         "genuine_queries": int(genuine.sum()),
         "unknown_queries": int(unknown.sum()),
-        "top1": round(float(right[genuine].mean()), 4) if genuine.any() else 0.0,
+        "top1": round(float(np.mean(target[genuine])), 4) if genuine.any() else 0.0,
         "genuine_match_rate": round(float(np.mean(probability[genuine] >= match)), 4),
-        "unknown_false_match_rate": round(float(np.mean(probability[unknown] >= match)), 4)
+        "unknown_false_match_rate": round(
+            float(np.mean(((probability >= match) & (right == 0))[unknown])), 4
+        )
         if unknown.any()
         else 0.0,
     }

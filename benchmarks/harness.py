@@ -7,12 +7,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
 from app.core.db import session_scope
 from app.core.settings import Settings
 from app.search import SHORTLIST, Match, SearchFilters
 from app.services import Services, open_services
 from ingestion.bulk import ingest_manifest
 from vision.imageio import encode_jpeg
+from vision.pipeline import Box
 from vision.synth.export import write_manifest
 from vision.synth.world import Query, SyntheticWorld
 from vision.twins import TwinEvidence
@@ -26,6 +31,16 @@ class QueryRecord:
     decision: str
     timings_ms: dict[str, float]
     twins: TwinEvidence = field(default_factory=TwinEvidence)  # how the first beat its rivals
+    # library stamps at least half inside the box searched: the photo's target, or another
+    # genuine impression beside it that localisation picked or took in
+    in_box: frozenset[int] = frozenset()
+
+    def right_first(self) -> bool:
+        """Whether the first result is a right answer about the impression searched: the
+        target, or a library stamp that lay in the searched box. Recall is held to the
+        target alone; a decision is judged by what was searched."""
+        first = self.shortlist[0].specimen_id if self.shortlist else None
+        return first is not None and (first == self.truth or first in self.in_box)
 
     def ranked(self) -> list[int]:
         return [m.specimen_id for m in self.shortlist]
@@ -65,6 +80,38 @@ def build_library(
     return services, report.added, stats
 
 
+IN_BOX = 0.5  # share of an impression's visible area inside the box for it to count as searched
+
+
+def _share_inside(quad: NDArray[np.float32], box: Box, frame: tuple[int, int]) -> float:
+    """How much of an impression's visible area (the quad within the photo) the box holds."""
+
+    def rectangle(x0: float, y0: float, x1: float, y1: float) -> NDArray[np.float32]:
+        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
+
+    height, width = frame
+    visible, _ = cv2.intersectConvexConvex(quad.astype(np.float32), rectangle(0, 0, width, height))
+    if visible <= 0:
+        return 0.0
+    x, y, w, h = box
+    inside, _ = cv2.intersectConvexConvex(quad.astype(np.float32), rectangle(x, y, x + w, y + h))
+    return float(inside / visible)
+
+
+def impressions_in_box(query: Query, box: Box, specimen_ids: list[int]) -> frozenset[int]:
+    """Specimen ids of the photo's library impressions at least IN_BOX inside `box`."""
+    frame = query.photo.rgb.shape[:2]
+    placed = [(query.design_index, query.photo.stamp_quad)] + [
+        (index, neighbour.quad)
+        for index, neighbour in zip(query.neighbour_indices, query.photo.neighbours, strict=True)
+    ]
+    return frozenset(
+        specimen_ids[index]
+        for index, quad in placed
+        if index is not None and _share_inside(quad, box, frame) >= IN_BOX
+    )
+
+
 def search_query(services: Services, query: Query, specimen_ids: list[int]) -> QueryRecord:
     """Search one photo as an officer's upload would be searched: JPEG bytes to decision."""
     photo = encode_jpeg(query.photo.rgb, quality=95)
@@ -77,4 +124,5 @@ def search_query(services: Services, query: Query, specimen_ids: list[int]) -> Q
         outcome.decision,
         outcome.timings_ms,
         outcome.twins,
+        impressions_in_box(query, outcome.box, specimen_ids),
     )

@@ -56,15 +56,27 @@ def percentiles(values_ms: Sequence[float]) -> dict[str, float]:
     }
 
 
-def decision_summary(genuine: Sequence[str], unknown: Sequence[str]) -> dict[str, float]:
-    """How often genuine queries are decided `match`, and unknown stamps wrongly are."""
+def decision_summary(
+    genuine: Sequence[str], unknown: Sequence[str], unknown_right: Sequence[bool] | None = None
+) -> dict[str, float]:
+    """How often genuine queries are decided `match`, and unknown stamps wrongly are.
+
+    `unknown_right[i]`: the unknown photo's first result was a genuine library stamp that
+    lay in the box searched (localisation picked a neighbour of the unknown stamp); such a
+    `match` is right about what was searched, and counted apart."""
 
     def rate(decisions: Sequence[str]) -> float:
         return round(sum(d == "match" for d in decisions) / len(decisions), 4) if decisions else 0.0
 
+    right = list(unknown_right) if unknown_right is not None else [False] * len(unknown)
+    wrong = [d for d, r in zip(unknown, right, strict=True) if not r]
+    false_matches = sum(d == "match" for d in wrong)
     return {
         "genuine_match_rate": rate(genuine),
-        "unknown_false_match_rate": rate(unknown),
+        "unknown_false_match_rate": round(false_matches / len(unknown), 4) if unknown else 0.0,
+        "unknown_neighbour_match_rate": round(rate(unknown) - false_matches / len(unknown), 4)
+        if unknown
+        else 0.0,
         "genuine_queries": len(genuine),
         "unknown_queries": len(unknown),
     }

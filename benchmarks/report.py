@@ -38,10 +38,17 @@ def markdown_table(results: dict[str, Any]) -> str:
     lines = [head, *rows, ""]
     decision = results["methods"].get("stamplib", {}).get("decision")
     if decision:
+        neighbour = decision.get("unknown_neighbour_match_rate", 0.0)
         lines.append(
             f"Decisions: {decision['genuine_match_rate']:.1%} of genuine phone queries decided "
             f"`match`; {decision['unknown_false_match_rate']:.1%} of {decision['unknown_queries']} "
-            "unknown stamps decided `match`."
+            "unknown stamps decided `match` to a specimen not in the box searched"
+            + (
+                f" ({neighbour:.1%} more matched a genuine library stamp beside them that "
+                "localisation searched instead)."
+                if neighbour
+                else "."
+            )
         )
     ingestion = results.get("ingestion", {})
     rate = ingestion.get("per_s", 0)

@@ -115,7 +115,9 @@ def system_summary(records: list[QueryRecord], ingestion: dict[str, Any]) -> dic
     stage_names = sorted({name for r in records for name in r.timings_ms})
     unknown = [r.decision for r in records if r.truth is None]
     phone = [r.decision for r in genuine if r.split == "phone"]
-    decisions: dict[str, Any] = dict(decision_summary(phone, unknown))
+    decisions: dict[str, Any] = dict(
+        decision_summary(phone, unknown, [r.right_first() for r in records if r.truth is None])
+    )
     decisions["genuine_top1_correct_when_match"] = round(
         float(
             np.mean(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
 
 from app.search import Match, load_decision
 from benchmarks.calibrate import FALSE_MATCH_BUDGET, fit_decision
-from benchmarks.harness import QueryRecord
+from benchmarks.harness import QueryRecord, impressions_in_box
 from vision.pipeline import DecisionModel, FusionWeights, decide
+from vision.synth.world import SyntheticWorld
 from vision.twins import TwinEvidence
 
 
@@ -66,3 +68,47 @@ def test_a_decision_calibrated_on_other_features_calls_nothing_a_match() -> None
     embedder.sidecar = {"decision": {"model": current}}
     _, model = load_decision(embedder)  # type: ignore[arg-type]
     assert model.match == 0.5 and len(model.coefficients) == 8
+
+
+def test_a_genuine_stamp_beside_an_unknown_one_matched_is_not_a_false_match() -> None:
+    """Localisation sometimes searches a genuine library stamp next to the unknown one the
+    photo was taken of; matching it is right about what was searched. Were it labelled
+    wrong, these matches (as strong as any right one) would push the match threshold above
+    every genuine photo."""
+    rng = np.random.default_rng(1)
+
+    def twins() -> TwinEvidence:
+        return TwinEvidence(float(rng.uniform(0.6, 1.8)), float(rng.uniform(0.55, 0.9)))
+
+    right = [record(10 * i, 10 * i, twins(), rng) for i in range(150)]
+    beside = [
+        replace(record(None, 10 * i, twins(), rng), in_box=frozenset({10 * i})) for i in range(40)
+    ]
+    wrong = [
+        record(10 * i + 1, 10 * i, TwinEvidence(float(rng.uniform(-0.4, 0.3)), 0.3), rng)
+        for i in range(100)
+    ]
+    assert all(r.right_first() for r in beside) and not any(r.right_first() for r in wrong)
+    _, evidence = fit_decision(right + beside + wrong, FusionWeights())
+    assert evidence["genuine_match_rate"] > 0.5
+    assert evidence["unknown_false_match_rate"] == 0.0
+
+
+def test_the_impressions_in_a_searched_box_are_the_library_stamps_it_holds() -> None:
+    world = SyntheticWorld(seed=3, specimens=40)
+    ids = [100 + i for i in range(40)]
+    for index in range(10):
+        query = world.unknown_query(index)
+        height, width = query.photo.rgb.shape[:2]
+        for design_index, neighbour in zip(
+            query.neighbour_indices, query.photo.neighbours, strict=True
+        ):
+            (x0, y0), (x1, y1) = neighbour.quad.min(axis=0), neighbour.quad.max(axis=0)
+            if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+                continue  # wholly in the photo: the box around it holds all of it
+            box = (int(x0), int(y0), int(x1 - x0) + 1, int(y1 - y0) + 1)
+            assert ids[design_index] in impressions_in_box(query, box, ids)
+            corner = (0, 0, 4, 4) if x0 > 8 or y0 > 8 else (width - 4, height - 4, 4, 4)
+            assert ids[design_index] not in impressions_in_box(query, corner, ids)
+            return
+    raise AssertionError("no neighbour wholly in the first ten unknown photos")

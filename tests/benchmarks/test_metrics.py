@@ -44,3 +44,13 @@ def test_decision_rates() -> None:
     summary = decision_summary(["match", "match", "uncertain", "match"], ["no_match", "match"])
     assert summary["genuine_match_rate"] == 0.75
     assert summary["unknown_false_match_rate"] == 0.5
+
+
+def test_an_unknown_photo_matched_to_a_genuine_stamp_it_shows_is_counted_apart() -> None:
+    """Of four unknown photos, two decided `match`: one to a library stamp that lay in the
+    box searched (right about what was searched), one to a specimen not in the photo."""
+    summary = decision_summary(
+        ["match"], ["match", "match", "no_match", "uncertain"], [True, False, False, False]
+    )
+    assert summary["unknown_false_match_rate"] == 0.25
+    assert summary["unknown_neighbour_match_rate"] == 0.25

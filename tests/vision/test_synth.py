@@ -8,6 +8,7 @@ import pytest
 from vision.synth.design import FORGERY_KINDS, forge, generate_designs, twin_fraction
 from vision.synth.draw import render_impression
 from vision.synth.photo import SPLITS as PROFILES
+from vision.synth.photo import stamp_page
 from vision.synth.world import SPLITS, SyntheticWorld
 
 
@@ -62,6 +63,50 @@ def test_every_split_gives_a_framed_photo_with_another_date_and_counter(
         specimen = world.specimen_inking(query.design_index)
         assert query.inking.date != specimen.date
         assert query.inking.counter != specimen.counter
+
+
+def test_the_pages_other_impressions_are_recorded_where_their_ink_is(
+    world: SyntheticWorld,
+) -> None:
+    """On a blank white page every inked pixel lies in the target's or a neighbour's
+    recorded corners, and every neighbour's corners hold ink."""
+    import datetime as dt
+
+    import cv2
+
+    profile = PROFILES["hard"]  # two to four others, often overlapping the target
+    rng = np.random.default_rng(5)
+    height, width = int(88 * profile.ppm), int(125 * profile.ppm)
+    blank = np.ones((height, width, 3), dtype=np.float32)
+    for _ in range(3):
+        page, target, neighbours = stamp_page(
+            rng, world.designs[0], dt.date(2024, 5, 6), 7, world.designs[1:5], profile, blank
+        )
+        assert 2 <= len(neighbours) <= 4
+        assert [n.design_id for n in neighbours] == [
+            d.design_id for d in world.designs[1 : 1 + len(neighbours)]
+        ]
+        inked = page.min(axis=2) < 0.9
+        covered = np.zeros((height, width), dtype=np.uint8)
+        for quad in (target, *(n.quad for n in neighbours)):
+            alone = np.zeros_like(covered)
+            cv2.fillConvexPoly(alone, np.round(quad).astype(np.int32), 1)
+            assert inked[alone.astype(bool)].mean() > 0.02  # each holds ink
+            covered |= alone
+        grown = cv2.dilate(covered, np.ones((5, 5), np.uint8)).astype(bool)  # bleed, smudge
+        assert inked[~grown].sum() == 0
+
+
+def test_a_querys_neighbours_are_library_designs_in_the_photo(world: SyntheticWorld) -> None:
+    for index in range(4):
+        query = world.query("phone", index)
+        assert len(query.neighbour_indices) == len(query.photo.neighbours) >= 1
+        for design_index, neighbour in zip(
+            query.neighbour_indices, query.photo.neighbours, strict=True
+        ):
+            assert world.designs[design_index].design_id == neighbour.design_id
+            assert design_index != query.design_index
+            assert neighbour.quad.shape == (4, 2)
 
 
 def test_harder_splits_are_harder_to_see(world: SyntheticWorld) -> None:

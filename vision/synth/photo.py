@@ -113,9 +113,18 @@ DESK_TINTS = np.array([[1, 1, 1], [1, 0.8, 0.6], [0.9, 0.9, 1]], dtype=np.float3
 
 
 @dataclass(frozen=True)
+class Neighbour:
+    """Another impression on the page: which design, and where its corners lie (4 x 2)."""
+
+    design_id: str
+    quad: NDArray[np.float32]
+
+
+@dataclass(frozen=True)
 class Photo:
     rgb: NDArray[np.uint8]
     stamp_quad: NDArray[np.float32]  # the impression's corners in the photo (4 x 2)
+    neighbours: tuple[Neighbour, ...] = ()  # the page's other impressions, in the photo
 
 
 def ink_density(
@@ -184,8 +193,9 @@ def stamp_page(
     others: list[StampDesign],
     profile: SplitProfile,
     blank_page: NDArray[np.float32] | None = None,
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """A passport page with the target impression and others; return page and target corners.
+) -> tuple[NDArray[np.float32], NDArray[np.float32], tuple[Neighbour, ...]]:
+    """A passport page with the target impression and others; return the page, the target's
+    corners and the other impressions' corners.
 
     `blank_page` (at the profile's resolution) is copied instead of generating a new page.
     """
@@ -199,6 +209,7 @@ def stamp_page(
     th, tw = target.mask.shape
     centre = (rng.uniform(0.3, 0.7) * page_w, rng.uniform(0.3, 0.7) * page_h)
     n_others = int(rng.integers(profile.others[0], profile.others[1] + 1))
+    neighbours = []
     for index, other in enumerate(others[:n_others]):
         other_date = date - dt.timedelta(days=int(rng.integers(5, 2000)))
         impression = render_impression(other, other_date, int(rng.integers(1, 99)), ppm)
@@ -211,10 +222,11 @@ def stamp_page(
             centre[0] + distance * math.cos(direction),
             centre[1] + distance * math.sin(direction),
         )
-        placed, _ = _place(
+        placed, matrix = _place(
             ink_density(rng, impression, profile), (page_h, page_w), where, rng.uniform(-30, 30)
         )
         apply_ink(page, placed, other.ink_rgb)
+        neighbours.append(Neighbour(other.design_id, _corners(impression.mask.shape, matrix)))
     angle = _angle(rng, profile)
     density = ink_density(rng, target, profile)
     placed, matrix = _place(density, (page_h, page_w), centre, angle)
@@ -227,10 +239,14 @@ def stamp_page(
         )
         placed = np.maximum(placed, ghost * rng.uniform(0.25, 0.5))
     apply_ink(page, placed, design.ink_rgb)
-    corners = (
-        np.array([[0, 0, 1], [tw, 0, 1], [tw, th, 1], [0, th, 1]], dtype=np.float64) @ matrix.T
-    )
-    return page, corners.astype(np.float32)
+    return page, _corners((th, tw), matrix), tuple(neighbours)
+
+
+def _corners(shape: tuple[int, ...], matrix: NDArray[np.float64]) -> NDArray[np.float32]:
+    """Where a placed layer's corners land on the page."""
+    h, w = shape[:2]
+    corners = np.array([[0, 0, 1], [w, 0, 1], [w, h, 1], [0, h, 1]], dtype=np.float64) @ matrix.T
+    return corners.astype(np.float32)
 
 
 def photograph(
@@ -238,6 +254,7 @@ def photograph(
     page: NDArray[np.float32],
     stamp: NDArray[np.float32],
     profile: SplitProfile,
+    neighbours: tuple[Neighbour, ...] = (),
 ) -> Photo:
     """Frame the stamp like a person would, then add the camera's flaws."""
     out_w, out_h = profile.frame
@@ -276,7 +293,10 @@ def photograph(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=tuple(float(v) for v in table),
     )
-    quad = cv2.perspectiveTransform(stamp[None].astype(np.float32), homography)[0]
+
+    def seen(corners: NDArray[np.float32]) -> NDArray[np.float32]:
+        return np.asarray(cv2.perspectiveTransform(corners[None], homography)[0], np.float32)
+
     image = _light(rng, np.asarray(image, dtype=np.float32), profile)
     image = _optics(rng, image, profile)
     noisy = image * 255 + rng.normal(0, rng.uniform(*profile.noise), image.shape)
@@ -285,7 +305,11 @@ def photograph(
     ok, jpeg = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     decoded = np.asarray(cv2.imdecode(jpeg, cv2.IMREAD_COLOR))[..., ::-1]
-    return Photo(rgb=np.ascontiguousarray(decoded), stamp_quad=quad)
+    return Photo(
+        rgb=np.ascontiguousarray(decoded),
+        stamp_quad=seen(stamp),
+        neighbours=tuple(Neighbour(n.design_id, seen(n.quad)) for n in neighbours),
+    )
 
 
 def _light(
@@ -333,8 +357,8 @@ def render_photo(
     split: str,
 ) -> Photo:
     profile = SPLITS[split]
-    page, stamp = stamp_page(rng, design, date, counter, others, profile)
-    return photograph(rng, page, stamp, profile)
+    page, stamp, neighbours = stamp_page(rng, design, date, counter, others, profile)
+    return photograph(rng, page, stamp, profile, neighbours)
 
 
 def render_specimen(

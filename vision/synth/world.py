@@ -35,6 +35,8 @@ class Query:
     design_index: int | None  # None: the stamp is not in the library
     photo: Photo
     inking: Inking
+    # the library designs of the page's other impressions, in the order of photo.neighbours
+    neighbour_indices: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,8 @@ class SyntheticWorld:
             self.designs[index], inking.date, inking.counter, seed=self.seed * 100_003 + index
         )
 
-    def _others(self, rng: np.random.Generator, exclude: int | None) -> list[StampDesign]:
-        picks = [int(i) for i in rng.integers(0, len(self.designs), 6) if int(i) != exclude]
-        return [self.designs[i] for i in picks]
+    def _others(self, rng: np.random.Generator, exclude: int | None) -> list[int]:
+        return [int(i) for i in rng.integers(0, len(self.designs), 6) if int(i) != exclude]
 
     def _photo(
         self,
@@ -80,16 +81,18 @@ class SyntheticWorld:
         split: str,
         avoid: Inking | None,
         exclude: int | None,
-    ) -> tuple[Photo, Inking]:
-        """Re-ink the design with another date and counter than `avoid`, and photograph it."""
+    ) -> tuple[Photo, Inking, tuple[int, ...]]:
+        """Re-ink the design with another date and counter than `avoid`, and photograph it
+        among other library stamps (whose design indices come third)."""
         date = self.impression_date(design, rng)
         counter = int(rng.integers(1, 99))
         if avoid and date == avoid.date:
             date += dt.timedelta(days=1)
         if avoid and counter == avoid.counter:
             counter += 1
-        photo = render_photo(rng, design, date, counter, self._others(rng, exclude), split)
-        return photo, Inking(date, counter)
+        others = self._others(rng, exclude)
+        photo = render_photo(rng, design, date, counter, [self.designs[i] for i in others], split)
+        return photo, Inking(date, counter), tuple(others[: len(photo.neighbours)])
 
     def query(self, split: str, index: int) -> Query:
         """Query `index` of a split: a random library design, re-inked and photographed."""
@@ -101,8 +104,8 @@ class SyntheticWorld:
         rng.integers(len(self.designs))  # keeps the stream aligned with query()
         design = self.designs[design_index]
         avoid = self.specimen_inking(design_index)
-        photo, inking = self._photo(rng, design, split, avoid, design_index)
-        return Query(split, index, design, design_index, photo, inking)
+        photo, inking, neighbours = self._photo(rng, design, split, avoid, design_index)
+        return Query(split, index, design, design_index, photo, inking, neighbours)
 
     @cached_property
     def _library_names(self) -> set[str]:
@@ -121,8 +124,10 @@ class SyntheticWorld:
 
     def unknown_query(self, index: int, split: str = "phone") -> Query:
         design = self.unknown_design(index)
-        photo, inking = self._photo(self._rng("unknown", index), design, split, None, None)
-        return Query(split, index, design, None, photo, inking)
+        photo, inking, neighbours = self._photo(
+            self._rng("unknown", index), design, split, None, None
+        )
+        return Query(split, index, design, None, photo, inking, neighbours)
 
     def forgery_pair(self, index: int) -> ForgeryPair:
         """A genuine phone photo and a forged variant's phone photo of one library design."""
@@ -131,6 +136,6 @@ class SyntheticWorld:
         design = self.designs[design_index]
         kind = FORGERY_KINDS[index % len(FORGERY_KINDS)]
         avoid = self.specimen_inking(design_index)
-        genuine, _ = self._photo(rng, design, "phone", avoid, design_index)
-        forged, _ = self._photo(rng, forge(design, kind, rng), "phone", avoid, design_index)
+        genuine, _, _ = self._photo(rng, design, "phone", avoid, design_index)
+        forged, _, _ = self._photo(rng, forge(design, kind, rng), "phone", avoid, design_index)
         return ForgeryPair(index, design_index, kind, genuine, forged)

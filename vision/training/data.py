@@ -95,7 +95,7 @@ class PairSampler:
         page = self.pages[int(self.rng.integers(len(self.pages)))]
         if self.rng.random() < 0.5:
             page = page[::-1, ::-1]
-        stamped, quad = stamp_page(
+        stamped, quad, _ = stamp_page(
             self.rng,
             design,
             self._date(design),
