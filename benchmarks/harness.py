@@ -31,16 +31,21 @@ class QueryRecord:
     decision: str
     timings_ms: dict[str, float]
     twins: TwinEvidence = field(default_factory=TwinEvidence)  # how the first beat its rivals
-    # library stamps at least half inside the box searched: the photo's target, or another
-    # genuine impression beside it that localisation picked or took in
-    in_box: frozenset[int] = frozenset()
+    # where the box searched lay: on the photo's target (at least half of it inside), and
+    # which other library stamps of the page it held as much of
+    target_in_box: bool = True
+    neighbours_in_box: frozenset[int] = frozenset()
 
     def right_first(self) -> bool:
         """Whether the first result is a right answer about the impression searched: the
-        target, or a library stamp that lay in the searched box. Recall is held to the
-        target alone; a decision is judged by what was searched."""
+        target, or a genuine library stamp beside it that localisation searched instead of
+        it. A box holding the target and a neighbour is about the target: an unknown stamp
+        matched to the genuine stamp beside it is a false match (the officer would read it
+        as their stamp's). Recall is held to the target alone."""
         first = self.shortlist[0].specimen_id if self.shortlist else None
-        return first is not None and (first == self.truth or first in self.in_box)
+        if first is None:
+            return False
+        return first == self.truth or (not self.target_in_box and first in self.neighbours_in_box)
 
     def ranked(self) -> list[int]:
         return [m.specimen_id for m in self.shortlist]
@@ -98,18 +103,18 @@ def _share_inside(quad: NDArray[np.float32], box: Box, frame: tuple[int, int]) -
     return float(inside / visible)
 
 
-def impressions_in_box(query: Query, box: Box, specimen_ids: list[int]) -> frozenset[int]:
-    """Specimen ids of the photo's library impressions at least IN_BOX inside `box`."""
+def searched_impressions(
+    query: Query, box: Box, specimen_ids: list[int]
+) -> tuple[bool, frozenset[int]]:
+    """Whether the target is at least IN_BOX inside `box`, and the specimen ids of the
+    photo's other library impressions that are."""
     frame = query.photo.rgb.shape[:2]
-    placed = [(query.design_index, query.photo.stamp_quad)] + [
-        (index, neighbour.quad)
-        for index, neighbour in zip(query.neighbour_indices, query.photo.neighbours, strict=True)
-    ]
-    return frozenset(
+    neighbours = frozenset(
         specimen_ids[index]
-        for index, quad in placed
-        if index is not None and _share_inside(quad, box, frame) >= IN_BOX
+        for index, neighbour in zip(query.neighbour_indices, query.photo.neighbours, strict=True)
+        if _share_inside(neighbour.quad, box, frame) >= IN_BOX
     )
+    return _share_inside(query.photo.stamp_quad, box, frame) >= IN_BOX, neighbours
 
 
 def search_query(services: Services, query: Query, specimen_ids: list[int]) -> QueryRecord:
@@ -117,6 +122,7 @@ def search_query(services: Services, query: Query, specimen_ids: list[int]) -> Q
     photo = encode_jpeg(query.photo.rgb, quality=95)
     outcome = services.search.search_bytes(photo, SearchFilters(), top_k=SHORTLIST)
     truth = specimen_ids[query.design_index] if query.design_index is not None else None
+    target_in_box, neighbours = searched_impressions(query, outcome.box, specimen_ids)
     return QueryRecord(
         query.split,
         truth,
@@ -124,5 +130,6 @@ def search_query(services: Services, query: Query, specimen_ids: list[int]) -> Q
         outcome.decision,
         outcome.timings_ms,
         outcome.twins,
-        impressions_in_box(query, outcome.box, specimen_ids),
+        target_in_box,
+        neighbours,
     )

@@ -9,7 +9,7 @@ import numpy as np
 
 from app.search import Match, load_decision
 from benchmarks.calibrate import FALSE_MATCH_BUDGET, fit_decision
-from benchmarks.harness import QueryRecord, impressions_in_box
+from benchmarks.harness import QueryRecord, searched_impressions
 from vision.pipeline import DecisionModel, FusionWeights, decide
 from vision.synth.world import SyntheticWorld
 from vision.twins import TwinEvidence
@@ -70,11 +70,12 @@ def test_a_decision_calibrated_on_other_features_calls_nothing_a_match() -> None
     assert model.match == 0.5 and len(model.coefficients) == 8
 
 
-def test_a_genuine_stamp_beside_an_unknown_one_matched_is_not_a_false_match() -> None:
+def test_a_genuine_stamp_searched_instead_of_an_unknown_one_is_not_a_false_match() -> None:
     """Localisation sometimes searches a genuine library stamp next to the unknown one the
     photo was taken of; matching it is right about what was searched. Were it labelled
     wrong, these matches (as strong as any right one) would push the match threshold above
-    every genuine photo."""
+    every genuine photo. A box that also holds the unknown stamp is about that stamp:
+    matching the genuine one beside it there is a false match."""
     rng = np.random.default_rng(1)
 
     def twins() -> TwinEvidence:
@@ -82,8 +83,15 @@ def test_a_genuine_stamp_beside_an_unknown_one_matched_is_not_a_false_match() ->
 
     right = [record(10 * i, 10 * i, twins(), rng) for i in range(150)]
     beside = [
-        replace(record(None, 10 * i, twins(), rng), in_box=frozenset({10 * i})) for i in range(40)
+        replace(
+            record(None, 10 * i, twins(), rng),
+            target_in_box=False,
+            neighbours_in_box=frozenset({10 * i}),
+        )
+        for i in range(40)
     ]
+    merged = replace(beside[0], target_in_box=True)
+    assert not merged.right_first()
     wrong = [
         record(10 * i + 1, 10 * i, TwinEvidence(float(rng.uniform(-0.4, 0.3)), 0.3), rng)
         for i in range(100)
@@ -94,7 +102,7 @@ def test_a_genuine_stamp_beside_an_unknown_one_matched_is_not_a_false_match() ->
     assert evidence["unknown_false_match_rate"] == 0.0
 
 
-def test_the_impressions_in_a_searched_box_are_the_library_stamps_it_holds() -> None:
+def test_the_impressions_in_a_searched_box_are_the_stamps_it_holds() -> None:
     world = SyntheticWorld(seed=3, specimens=40)
     ids = [100 + i for i in range(40)]
     for index in range(10):
@@ -107,8 +115,12 @@ def test_the_impressions_in_a_searched_box_are_the_library_stamps_it_holds() -> 
             if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
                 continue  # wholly in the photo: the box around it holds all of it
             box = (int(x0), int(y0), int(x1 - x0) + 1, int(y1 - y0) + 1)
-            assert ids[design_index] in impressions_in_box(query, box, ids)
+            _, neighbours = searched_impressions(query, box, ids)
+            assert ids[design_index] in neighbours
+            (tx0, ty0), (tx1, ty1) = query.photo.stamp_quad.min(0), query.photo.stamp_quad.max(0)
+            on_target = (int(tx0), int(ty0), int(tx1 - tx0) + 1, int(ty1 - ty0) + 1)
+            assert searched_impressions(query, on_target, ids)[0]
             corner = (0, 0, 4, 4) if x0 > 8 or y0 > 8 else (width - 4, height - 4, 4, 4)
-            assert ids[design_index] not in impressions_in_box(query, corner, ids)
+            assert searched_impressions(query, corner, ids) == (False, frozenset())
             return
     raise AssertionError("no neighbour wholly in the first ten unknown photos")
