@@ -26,7 +26,7 @@ from ingestion.vectors import Indexer, features_of, vector_ids
 from vision.embedder import Embedder
 from vision.features import StampFeatures
 from vision.imageio import ImageLimits, decode_image
-from vision.localise import find_stamps
+from vision.localise import find_stamps, outline_in_photo
 from vision.pipeline import (
     FEATURES,
     Box,
@@ -94,6 +94,8 @@ class SearchOutcome:
     timings_ms: dict[str, float] = field(default_factory=dict)
     others: list[Box] = field(default_factory=list)  # other impressions found on the photo
     twins: TwinEvidence = field(default_factory=TwinEvidence)  # how the first beat its rivals
+    # where the first result's specimen lies on the photo (4 corners), when it was verified
+    outline: list[tuple[float, float]] | None = None
 
 
 def load_decision(embedder: Embedder) -> tuple[FusionWeights, DecisionModel]:
@@ -311,6 +313,18 @@ class SearchEngine:
         timings.mark("twins")
         ranked = [m.evidence() for m in scored]
         decision, confidence = decide(ranked, twins, self.decision_model)
+        first = checks.get(scored[0].specimen_id) if scored and scored[0].verified else None
+        outline = (
+            outline_in_photo(
+                features[scored[0].specimen_id].ink,
+                first.homography,
+                query.features.ink.shape,
+                rgb.shape,
+                query.box,
+            )
+            if first is not None and first.homography is not None
+            else None
+        )
         timings.mark("decide")
         return SearchOutcome(
             decision=decision,
@@ -320,6 +334,7 @@ class SearchEngine:
             timings_ms=timings.stages,
             others=others,
             twins=twins,
+            outline=outline,
         )
 
     def search_bytes(

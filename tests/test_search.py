@@ -113,6 +113,31 @@ def test_filters_and_crop(library: Any) -> None:
     assert bad.status_code == 422 and "x,y,w,h" in bad.json()["detail"]
 
 
+def test_the_answer_outlines_the_stamp_it_is_about(library: Any) -> None:
+    """Two library stamps side by side in one searched box: the answer is about one of them,
+    and its outline lies on that one, not around the box."""
+    client, ids, _ = library
+    left, right = WORLD.specimen(1), WORLD.specimen(4)
+    height = max(left.shape[0], right.shape[0]) + 80
+    page = np.full((height, left.shape[1] + right.shape[1] + 120, 3), 250, dtype=np.uint8)
+    placed = {
+        ids[1]: (40, 40, left.shape[1], left.shape[0]),
+        ids[4]: (80 + left.shape[1], 40, right.shape[1], right.shape[0]),
+    }
+    for image, (x, y, w, h) in ((left, placed[ids[1]]), (right, placed[ids[4]])):
+        page[y : y + h, x : x + w] = image
+    body = search(client, encode_png(page), crop=f"0,0,{page.shape[1]},{page.shape[0]}").json()
+    first = body["matches"][0]
+    assert first["specimen_id"] in placed and first["verified"]
+    outline = np.array(body["outline"])
+    assert outline.shape == (4, 2)
+    (x0, y0), (x1, y1) = outline.min(axis=0), outline.max(axis=0)
+    x, y, w, h = placed[first["specimen_id"]]
+    overlap = max(0, min(x1, x + w) - max(x0, x)) * max(0, min(y1, y + h) - max(y0, y))
+    union = (x1 - x0) * (y1 - y0) + w * h - overlap
+    assert overlap / union > 0.6
+
+
 def test_a_non_image_is_refused(library: Any) -> None:
     client, _, _ = library
     response = search(client, b"GIF? no, just text")

@@ -182,15 +182,51 @@ def find_stamps(rgb: NDArray[np.uint8], max_regions: int = 6) -> list[StampRegio
     return regions[:max_regions]
 
 
-def crop(rgb: NDArray[np.uint8], box: tuple[int, int, int, int]) -> NDArray[np.uint8]:
-    """The box clipped to the image; the whole image when the box is empty."""
+def crop_bounds(
+    shape: tuple[int, ...], box: tuple[int, int, int, int]
+) -> tuple[int, int, int, int]:
+    """Where `crop` cuts (x0, y0, x1, y1): the box clipped to the image; the whole image
+    when the box is empty."""
     x, y, w, h = box
-    height, width = rgb.shape[:2]
+    height, width = shape[:2]
     x0, y0 = max(0, x), max(0, y)
     x1, y1 = min(width, x + w), min(height, y + h)
     if x1 - x0 < 8 or y1 - y0 < 8:
-        return rgb
+        return 0, 0, width, height
+    return x0, y0, x1, y1
+
+
+def crop(rgb: NDArray[np.uint8], box: tuple[int, int, int, int]) -> NDArray[np.uint8]:
+    """The box clipped to the image; the whole image when the box is empty."""
+    x0, y0, x1, y1 = crop_bounds(rgb.shape, box)
     return np.ascontiguousarray(rgb[y0:y1, x0:x1])
+
+
+def outline_in_photo(
+    specimen_ink: NDArray[np.uint8],
+    query_to_specimen: NDArray[np.float64],
+    query_ink_shape: tuple[int, ...],
+    photo_shape: tuple[int, ...],
+    box: tuple[int, int, int, int],
+) -> list[tuple[float, float]] | None:
+    """Where a verified specimen lies on the photo: the corners of its ink's extent, carried
+    from the specimen's working frame onto the photo's crop (the inverse of verification's
+    homography) and from the crop's working size to the photo's pixels. An officer sees
+    which impression the answer is about, even when the searched box held two stamps."""
+    ys, xs = np.nonzero(specimen_ink > 64)
+    if len(xs) < 4:
+        return None
+    x0, x1 = np.percentile(xs, (0.5, 99.5))
+    y0, y1 = np.percentile(ys, (0.5, 99.5))
+    corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], dtype=np.float64)
+    try:
+        to_query = np.linalg.inv(query_to_specimen)
+    except np.linalg.LinAlgError:
+        return None
+    in_query = cv2.perspectiveTransform(corners, to_query)[0]
+    left, top, right, _ = crop_bounds(photo_shape, box)
+    scale = (right - left) / max(1, query_ink_shape[1])
+    return [(round(left + x * scale, 1), round(top + y * scale, 1)) for x, y in in_query]
 
 
 def specimen_box(rgb: NDArray[np.uint8]) -> tuple[int, int, int, int]:

@@ -45,6 +45,7 @@ class StampResults(BaseModel):
     decision: str
     confidence: float
     matches: list[MatchPublic]
+    outline: list[tuple[float, float]] | None = None
 
 
 class SearchResponse(BaseModel):
@@ -52,6 +53,11 @@ class SearchResponse(BaseModel):
     confidence: float = Field(description="calibrated probability that the first match is right")
     matches: list[MatchPublic]
     crop: Box = Field(description="the stamp box used, x, y, w, h")
+    outline: list[tuple[float, float]] | None = Field(
+        default=None,
+        description="where the first match's specimen lies on the photo: its four corners "
+        "(x, y), when verified; the stamp the answer is about, even when the box held two",
+    )
     timings_ms: dict[str, float]
     other_stamps: list[Box] = Field(
         default_factory=list,
@@ -186,6 +192,7 @@ def search_photo(
         confidence=outcome.confidence,
         matches=public_matches(session, outcome.matches),
         crop=outcome.box,
+        outline=outcome.outline,
         timings_ms=rounded_timings(outcome.timings_ms),
         other_stamps=outcome.others,
     )
@@ -196,6 +203,7 @@ def search_photo(
             result.stamps.append(
                 StampResults(
                     crop=found.box,
+                    outline=found.outline,
                     decision=found.decision,
                     confidence=found.confidence,
                     matches=public_matches(session, found.matches),

@@ -134,6 +134,30 @@ def _officer_search(page: Page, url: str, photo: Path) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def _the_answer_is_outlined_on_the_photo(page: Page, index: int) -> None:
+    """The verified first result's outline is drawn in green on the photo's preview."""
+    expect(page.locator(".result .verified").first).to_be_visible()
+    outline = page.locator("#found-outline")
+    expect(outline).to_be_attached()
+    points = [
+        [float(v) for v in point.split(",")]
+        for point in (outline.get_attribute("data-outline") or "").split(";")
+    ]
+    assert len(points) == 4
+    width = WORLD.query_of(index, "phone", 300 + index).photo.rgb.shape[1]
+    (x0, y0), (x1, y1) = points[0], points[1]
+    red, green, blue = page.evaluate(
+        """([x, y, width]) => {
+            const canvas = document.getElementById("crop-canvas");
+            const scale = canvas.width / width;
+            return Array.from(canvas.getContext("2d")
+                .getImageData(Math.round(x * scale), Math.round(y * scale), 1, 1).data.slice(0, 3));
+        }""",
+        [(x0 + x1) / 2, (y0 + y1) / 2, width],
+    )
+    assert green > 120 and red < 80 and blue < 120  # the outline's green, mid-edge
+
+
 def test_an_officer_checks_a_phone_photo_and_opens_the_comparison(
     server: tuple[str, list[int]], browser: Browser, tmp_path: Path
 ) -> None:
@@ -165,6 +189,7 @@ def test_an_officer_checks_a_phone_photo_and_opens_the_comparison(
             "uncertain",
             "no_match",
         }
+        _the_answer_is_outlined_on_the_photo(page, index)
         page.screenshot(path=str(ARTIFACTS / f"search-{size[0]}x{size[1]}.png"), full_page=True)
         if name == "desktop":
             first.get_by_role("link", name="Compare").click()

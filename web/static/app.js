@@ -9,7 +9,7 @@ function setUpCrop() {
   const field = document.getElementById("crop");
   if (!input || !canvas || !field) return;
   const context = canvas.getContext("2d");
-  let image = null, scale = 1, start = null, box = null;
+  let image = null, scale = 1, start = null, box = null, found = null;
 
   function draw() {
     if (!image) return;
@@ -19,7 +19,21 @@ function setUpCrop() {
       context.lineWidth = 3;
       context.strokeRect(box.x, box.y, box.w, box.h);
     }
+    if (found) {  // where the first result's specimen lies on the photo
+      context.strokeStyle = "#00a050";
+      context.lineWidth = 3;
+      context.beginPath();
+      found.forEach(([x, y], i) => (i ? context.lineTo(x * scale, y * scale) : context.moveTo(x * scale, y * scale)));
+      context.closePath();
+      context.stroke();
+    }
   }
+  // a search's results name the stamp they are about: outline it on the preview
+  document.body.addEventListener("htmx:afterSwap", () => {
+    const element = document.getElementById("found-outline");
+    found = element ? element.dataset.outline.split(";").map((p) => p.split(",").map(Number)) : null;
+    draw();
+  });
   function point(event) {
     const rect = canvas.getBoundingClientRect();
     const x = (event.clientX - rect.left) * (canvas.width / rect.width);
@@ -27,7 +41,7 @@ function setUpCrop() {
     return { x: Math.max(0, Math.min(canvas.width, x)), y: Math.max(0, Math.min(canvas.height, y)) };
   }
   input.addEventListener("change", () => {
-    field.value = ""; box = null;
+    field.value = ""; box = null; found = null;
     const file = input.files && input.files[0];
     if (!file) { area.hidden = true; return; }
     const url = URL.createObjectURL(file);
