@@ -42,6 +42,7 @@ def save_check(
         decision=str(result["decision"]),
         confidence=float(result.get("confidence", 0.0)),
         crop=list(result.get("crop", [])),
+        outline=result.get("outline"),
         matches=list(result.get("matches", [])),
         comparison=comparison,
         note=note,

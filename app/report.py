@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+import cv2
+import numpy as np
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -41,8 +43,13 @@ def _fonts() -> tuple[str, str]:
     return "DejaVuSans", "DejaVuSans-Bold"
 
 
-def _picture(data: bytes, width_mm: float) -> Image:
-    rgb, _ = resize_max(decode_image(data).rgb, 900)
+def _picture(data: bytes, width_mm: float, outline: list[list[float]] | None = None) -> Image:
+    """An image for the report, at most 900 px; `outline` (photo pixels) drawn in green."""
+    rgb, scale = resize_max(decode_image(data).rgb, 900)
+    if outline:
+        rgb = rgb.copy()
+        corners = np.round(np.array(outline, dtype=np.float64) * scale).astype(np.int32)
+        cv2.polylines(rgb, [corners], True, (0, 170, 80), max(2, round(max(rgb.shape) / 250)))
     height = width_mm * rgb.shape[0] / rgb.shape[1]
     return Image(io.BytesIO(encode_jpeg(rgb, quality=85)), width=width_mm * mm, height=height * mm)
 
@@ -68,7 +75,11 @@ def render_check(check: Check, store: ObjectStore, specimens: dict[int, Specimen
     pictures = []
     if check.query_kept:
         with suppress(QueryNotFoundError):
-            pictures.append(("Photo examined", _picture(query_photo(store, check.query_id), 80)))
+            photo = _picture(query_photo(store, check.query_id), 80, check.outline)
+            label = "Photo examined" + (
+                " (green: where the first result was found)" if check.outline else ""
+            )
+            pictures.append((label, photo))
     first = check.matches[0] if check.matches else None
     if first and (specimen := specimens.get(int(first["specimen_id"]))) is not None:
         with suppress(ObjectNotFoundError):

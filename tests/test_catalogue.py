@@ -6,12 +6,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
-from sqlmodel import Session
+from alembic import command
+from sqlalchemy import inspect, text
+from sqlmodel import Session, select
 
 from app.core import catalogue
-from app.core.db import create_catalogue_engine, upgrade_schema
-from app.core.models import Direction, Mode, Specimen, SpecimenCreate, SpecimenUpdate, Status
+from app.core.db import alembic_config, create_catalogue_engine, upgrade_schema
+from app.core.models import Check, Direction, Mode, Specimen, SpecimenCreate, SpecimenUpdate, Status
 
 
 def _sqlite(tmp_path: Path) -> str:
@@ -73,6 +74,39 @@ def test_upgrade_head_from_empty_creates_every_table_and_is_idempotent(database_
         "updated_by",
         "updated_at",
     } <= columns
+
+
+def test_a_check_saved_before_outlines_were_kept_survives_the_upgrade(database_url: str) -> None:
+    """Revision 0006 adds where a check's answer lay on the photo; older checks keep all
+    they had and have no outline; the downgrade drops the column again."""
+    upgrade_schema(database_url, "0005")
+    engine = create_catalogue_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO check_record (created_by, created_at, query_id, query_kept, decision,"
+                " confidence, crop, matches, note) VALUES ('officer', '2026-11-20 10:00:00',"
+                " 'q1', true, 'match', 0.9, '[1, 2, 3, 4]', '[]', 'kept')"
+            )
+        )
+    engine.dispose()
+    upgrade_schema(database_url)
+    engine = create_catalogue_engine(database_url)
+    with Session(engine) as session:
+        (check,) = session.exec(select(Check)).all()
+        assert (check.note, check.crop, check.outline) == ("kept", [1, 2, 3, 4], None)
+        check.outline = [[1.5, 2.0], [9.0, 2.0], [9.0, 8.5], [1.5, 8.5]]
+        session.add(check)
+        session.commit()
+        session.refresh(check)
+        assert check.outline[2] == [9.0, 8.5]
+    engine.dispose()
+    command.downgrade(alembic_config(database_url), "0005")
+    columns = {
+        c["name"]
+        for c in inspect(create_catalogue_engine(database_url)).get_columns("check_record")
+    }
+    assert "outline" not in columns and "note" in columns
 
 
 def test_filters_find_by_country_direction_and_validity(database_url: str) -> None:

@@ -32,7 +32,7 @@ def pdf_text_and_images(pdf: bytes, folder: Path) -> tuple[str, list[np.ndarray]
         ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     subprocess.run(["pdfimages", "-png", str(path), str(folder / "img")], check=True)
-    images = [np.asarray(Image.open(p).convert("L")) for p in sorted(folder.glob("img-*.png"))]
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("img-*.png"))]
     pages = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
     assert any(f"Pages:{' ' * n}{k}" in pages.stdout for n in range(1, 12) for k in (1, 2, 3))
     return text, images
@@ -71,6 +71,14 @@ def test_a_search_and_its_comparison_become_a_pdf_report(office: Any, tmp_path: 
         assert f"line length {scale[0]}, letter height {scale[1]}" in " ".join(text.split())
     assert len(images) >= 4  # photo, specimen, overlay, heat map
     assert all(image.std() > 5 for image in images), "an embedded image is blank"
+    # the photo shows in green where the first result was found
+    assert found["outline"] and "(green: where the" in text
+
+    def green(rgb: np.ndarray) -> int:
+        r, g, b = (rgb[..., k].astype(int) for k in range(3))
+        return int(((g > r + 60) & (g > b + 30)).sum())
+
+    assert green(images[0]) > green(WORLD.query_of(2, "scan", 61).photo.rgb) + 300
 
 
 def test_checks_are_private_and_photos_expire(office: Any, tmp_path: Path) -> None:

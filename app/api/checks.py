@@ -38,6 +38,7 @@ class CheckPublic(BaseModel):
     query_kept: bool
     decision: str
     confidence: float
+    outline: list[list[float]] | None = None  # where the first match lay on the photo
     matches: list[dict[str, Any]]
     comparison: dict[str, Any] | None
     note: str

@@ -363,6 +363,8 @@ class Check(SQLModel, table=True):
     decision: str = Field(max_length=16)
     confidence: float = 0.0
     crop: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # where the first match's specimen lay on the photo (4 corners), when it was verified
+    outline: list[list[float]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     matches: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
