@@ -313,16 +313,16 @@ class SearchEngine:
         timings.mark("twins")
         ranked = [m.evidence() for m in scored]
         decision, confidence = decide(ranked, twins, self.decision_model)
-        first = checks.get(scored[0].specimen_id) if scored and scored[0].verified else None
+        check = checks.get(scored[0].specimen_id) if scored and scored[0].verified else None
         outline = (
             outline_in_photo(
                 features[scored[0].specimen_id].ink,
-                first.homography,
+                check.homography,
                 query.features.ink.shape,
                 rgb.shape,
                 query.box,
             )
-            if first is not None and first.homography is not None
+            if check is not None and check.homography is not None
             else None
         )
         timings.mark("decide")
