@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from ingestion.vectors import Indexer, features_of, vector_ids
 from vision.embedder import Embedder
 from vision.features import StampFeatures
 from vision.imageio import ImageLimits, decode_image
+from vision.kept import Kept
 from vision.localise import find_stamps, outline_in_photo
 from vision.pipeline import (
     FEATURES,
@@ -138,9 +137,7 @@ class SearchEngine:
         self.engine = engine
         self.embedder = embedder
         self.weights, self.decision_model = load_decision(embedder)
-        self._features: OrderedDict[int, StampFeatures] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._features: Kept[int, StampFeatures] = Kept(cache_size)
         self.alignments = OwnAlignments()  # near-twins' alignments onto each other
         self.live = LiveIndex(
             engine=engine,
@@ -185,25 +182,17 @@ class SearchEngine:
     def _forget(self, ids: list[int] | None) -> None:
         """Drop the kept local features of specimens whose vectors changed (all: None), so
         that verification matches the descriptor index, which has taken in the new ones."""
-        with self._lock:
-            if ids is None:
-                self._features.clear()
-            for specimen_id in ids or ():
-                self._features.pop(specimen_id, None)
+        self._features.drop(None if ids is None else set(ids).__contains__)
         self.alignments.forget(ids)
 
     def _specimen_features(self, ids: list[int]) -> dict[int, StampFeatures]:
-        with self._lock:
-            found = {i: self._features[i] for i in ids if i in self._features}
+        found = self._features.found(ids)
         missing = [i for i in ids if i not in found]
         if missing:
             with Session(self.engine) as session:
                 loaded = features_of(session, missing)
-            with self._lock:
-                for specimen_id, features in loaded.items():
-                    found[specimen_id] = self._features[specimen_id] = features
-                while len(self._features) > self._cache_size:
-                    self._features.popitem(last=False)
+            self._features.keep(loaded)
+            found.update(loaded)
         return found
 
     def allowed_ids(self, filters: SearchFilters) -> list[int] | None:

@@ -25,8 +25,6 @@ seed 1): right design first 58 → 75 and 26 → 30 (seed 0), 66 → 74 and 24 �
 from __future__ import annotations
 
 import itertools
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import cv2
@@ -35,6 +33,7 @@ from numpy.typing import NDArray
 
 from vision.features import StampFeatures
 from vision.fields import lines_mask, text_lines
+from vision.kept import Kept
 from vision.verify import align, homography_from
 
 SCALE = 0.5  # pixels are compared at half the working size: a quarter of the work
@@ -90,9 +89,7 @@ class OwnAlignments:
     Specimens are named by id; `forget` drops a specimen's pairs when its features change."""
 
     def __init__(self, size: int = 50_000) -> None:
-        self.size = size
-        self._kept: OrderedDict[tuple[int, int], NDArray[np.float64] | None] = OrderedDict()
-        self._lock = threading.Lock()
+        self._kept: Kept[tuple[int, int], NDArray[np.float64] | None] = Kept(size)
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -101,26 +98,20 @@ class OwnAlignments:
         if source.specimen_id is None or target.specimen_id is None:
             return align(source.features, target.features)[0]
         key = (source.specimen_id, target.specimen_id)
-        with self._lock:
-            if key in self._kept:
-                self._kept.move_to_end(key)
-                return self._kept[key]
+        found = self._kept.found([key])
+        if key in found:
+            return found[key]
         homography, _ = align(source.features, target.features)
-        with self._lock:
-            self._kept[key] = homography
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+        self._kept.keep({key: homography})
         return homography
 
     def forget(self, ids: list[int] | None) -> None:
         """Drop the pairs of these specimens (of all: None)."""
-        with self._lock:
-            if ids is None:
-                self._kept.clear()
-                return
-            gone = set(ids)
-            for key in [k for k in self._kept if k[0] in gone or k[1] in gone]:
-                del self._kept[key]
+        if ids is None:
+            self._kept.drop()
+            return
+        gone = set(ids)
+        self._kept.drop(lambda key: key[0] in gone or key[1] in gone)
 
 
 @dataclass(frozen=True)
