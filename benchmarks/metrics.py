@@ -62,7 +62,7 @@ def decision_summary(
     """How often genuine queries are decided `match`, and unknown stamps wrongly are.
 
     `unknown_right[i]`: the unknown photo's first result was a genuine library stamp that
-    lay in the box searched (localisation picked a neighbour of the unknown stamp); such a
+    localisation searched instead of the unknown one (`QueryRecord.right_first`); such a
     `match` is right about what was searched, and counted apart."""
 
     def rate(decisions: Sequence[str]) -> float:

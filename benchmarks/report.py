@@ -42,10 +42,10 @@ def markdown_table(results: dict[str, Any]) -> str:
         lines.append(
             f"Decisions: {decision['genuine_match_rate']:.1%} of genuine phone queries decided "
             f"`match`; {decision['unknown_false_match_rate']:.1%} of {decision['unknown_queries']} "
-            "unknown stamps decided `match` to a specimen not in the box searched"
+            "unknown stamps wrongly decided `match`"
             + (
                 f" ({neighbour:.1%} more matched a genuine library stamp beside them that "
-                "localisation searched instead)."
+                "localisation searched instead of them)."
                 if neighbour
                 else "."
             )
