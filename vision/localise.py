@@ -151,12 +151,65 @@ def _boxes(mask: NDArray[np.uint8]) -> list[list[int]]:
 
 
 def find_stamps(rgb: NDArray[np.uint8], max_regions: int = 6) -> list[StampRegion]:
-    """Candidate impressions, best first (large, inky, near the centre of the frame)."""
+    """Candidate impressions, best first (large, inky, near the centre of the frame).
+
+    The page's dark surroundings (a desk) are left out; a dense, dark impression can look as
+    dark as a desk, so a dark patch the page encloses is searched for impressions as well,
+    and any it yields that overlap none found on the page alone are candidates too."""
     small, scale = resize_max(rgb, WORK_SIDE)
-    h, w = small.shape[:2]
     flat = flatten(small)
     ink = ink_map(flat)
-    mask = _ink_mask(ink) * page_mask(small)
+    page = page_mask(small)
+    regions = _regions(flat, ink, page, scale)
+    holes = enclosed(page)
+    if holes.any():
+        found = [region.box for region in regions]
+        regions += [
+            region
+            for region in _regions(flat, ink, page | holes, scale)
+            if not any(_overlap(region.box, box) for box in found)
+        ]
+    regions.sort(key=lambda region: -region.score)
+    return regions[:max_regions]
+
+
+def enclosed(page: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """What is not page but lies within it (touches no edge of the frame) and could hold an
+    impression: not the desk around a page, but perhaps an impression as dark as one."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((~page).astype(np.uint8))
+    height, width = page.shape
+    inner = [
+        i
+        for i in range(1, count)
+        if stats[i, 0] > 0
+        and stats[i, 1] > 0
+        and stats[i, 0] + stats[i, 2] < width
+        and stats[i, 1] + stats[i, 3] < height
+        and _large_enough(int(stats[i, 2]), int(stats[i, 3]), page.shape)
+    ]
+    return np.isin(labels, inner) if inner else np.zeros_like(page)
+
+
+def _large_enough(width: int, height: int, frame: tuple[int, ...]) -> bool:
+    """Whether a box this size could be an impression in the frame (not a speck or a line)."""
+    return width * height >= 0.01 * frame[0] * frame[1] and min(width, height) >= 0.06 * min(
+        frame[:2]
+    )
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return min(a[0] + a[2], b[0] + b[2]) > max(a[0], b[0]) and min(a[1] + a[3], b[1] + b[3]) > max(
+        a[1], b[1]
+    )
+
+
+def _regions(
+    flat: NDArray[np.float32], ink: NDArray[np.float32], page: NDArray[np.bool_], scale: float
+) -> list[StampRegion]:
+    """Impressions among the ink on `page`, each ink colour grouped on its own, in the
+    original photo's pixels (`scale`: the working size's)."""
+    h, w = ink.shape
+    mask = _ink_mask(ink) * page
     colours = ink_colours(flat, ink, mask > 0)
     boxes = [
         box
@@ -166,7 +219,7 @@ def find_stamps(rgb: NDArray[np.uint8], max_regions: int = 6) -> list[StampRegio
     regions = []
     for x0, y0, x1, y1 in _merge_nested(boxes):
         bw, bh = x1 - x0, y1 - y0
-        if bw * bh < 0.01 * h * w or min(bw, bh) < 0.06 * min(h, w):
+        if not _large_enough(bw, bh, ink.shape):
             continue
         if float(mask[y0:y1, x0:x1].mean() / 255) < 0.03:
             continue
@@ -178,8 +231,7 @@ def find_stamps(rgb: NDArray[np.uint8], max_regions: int = 6) -> list[StampRegio
         box = (max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad))
         left, top, right, bottom = (round(v / scale) for v in box)
         regions.append(StampRegion((left, top, right - left, bottom - top), score))
-    regions.sort(key=lambda region: -region.score)
-    return regions[:max_regions]
+    return regions
 
 
 def crop_bounds(

@@ -105,6 +105,21 @@ def test_overlapping_stamps_of_other_inks_are_told_apart() -> None:
     assert box[1] > 120 and box[0] + box[2] < 700, box  # the other stamp is left out
 
 
+def test_a_dense_dark_impression_is_found_though_it_is_as_dark_as_the_desk() -> None:
+    """A heavily inked stamp, dense enough that blurred it looks as dark as the desk beside
+    the page, lies within the page: it is searched for, the desk is not."""
+    world = SyntheticWorld(seed=12, specimens=10)
+    for design in range(2, 7):
+        page = np.full((700, 1000, 3), (238, 236, 228), float)
+        page[:, :220] = (70, 58, 45)  # a desk beside the page
+        stamp = cv2.resize(world.specimen(design), (300, 300))
+        stamp = cv2.erode(stamp, np.ones((11, 11), np.uint8))  # strokes 11 px thicker
+        page[200:500, 520:820] *= stamp.astype(float) / 255
+        regions = find_stamps(np.clip(page, 0, 255).astype(np.uint8))
+        assert regions and iou(regions[0].box, (520, 200, 300, 300)) > 0.8, (design, regions)
+        assert all(region.box[0] >= 220 for region in regions), regions
+
+
 def _merge_pairwise(boxes: list[list[int]]) -> list[list[int]]:
     """The plain definition: merge the first pair (in box order) of which the second lies
     60% inside the first, then look again from the start."""
