@@ -102,7 +102,9 @@ def render_check(check: Check, store: ObjectStore, specimens: dict[int, Specimen
         )
     story += [Spacer(1, 4 * mm), Paragraph("Ranked genuine specimens", sub), _matches(check, body)]
     if check.comparison:
-        story += _comparison(check.comparison, store, body, sub)
+        compared = check.comparison.get("specimen_id")
+        specimen = specimens.get(int(compared)) if compared is not None else None
+        story += _comparison(check.comparison, store, body, sub, specimen)
     if check.note:
         story += [Paragraph("Note", sub), Paragraph(escape(check.note), body)]
     buffer = io.BytesIO()
@@ -158,8 +160,26 @@ def _matches(check: Check, body: ParagraphStyle) -> Table:
     return table
 
 
+def true_size(specimen: Specimen | None) -> str:
+    """What an officer is told of the impression's size: a photo has no scale, so a stamp
+    made larger or smaller than the genuine one shows only against a ruler."""
+    if specimen is not None and specimen.width_mm and specimen.height_mm:
+        return (
+            "True size: a photo does not show it; measure the impression. The genuine stamp "
+            f"measures {specimen.width_mm:g} × {specimen.height_mm:g} mm."
+        )
+    return (
+        "True size: a photo does not show it; measure the impression against the specimen's "
+        "record (no size is catalogued for this specimen)."
+    )
+
+
 def _comparison(
-    comparison: dict[str, Any], store: ObjectStore, body: ParagraphStyle, sub: ParagraphStyle
+    comparison: dict[str, Any],
+    store: ObjectStore,
+    body: ParagraphStyle,
+    sub: ParagraphStyle,
+    specimen: Specimen | None,
 ) -> list[Any]:
     m = comparison.get("measurements", {})
     differing = ", ".join(comparison.get("differing", [])) or "none"
@@ -171,13 +191,15 @@ def _comparison(
             sub,
         ),
         Paragraph(
-            f"Regions that differ: {differing}. Size {m.get('scale')}, rotation "
+            f"Regions that differ: {differing}. Scale against the specimen image "
+            f"{m.get('scale')}, rotation "
             f"{m.get('rotation_deg')}°, aspect-ratio deviation {m.get('aspect_deviation')}, "
             f"ink colour ΔE {m.get('ink_delta_e')} (hue turned {m.get('ink_angle_deg')}°), "
             f"text fidelity {m.get('text_fidelity')} against the frame's "
             f"{m.get('frame_fidelity')}, {m.get('inliers')} matching points.",
             body,
         ),
+        Paragraph(true_size(specimen), body),
     ]
     if scale := m.get("text_scale"):
         parts.append(

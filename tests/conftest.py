@@ -139,8 +139,11 @@ def specimen_upload(world: SyntheticWorld, index: int) -> dict[str, Any]:
     """The form fields and image of one synthetic design, as POST /api/v1/specimens takes
     them (for the test client and for httpx alike)."""
     design = world.designs[index]
+    width_mm, height_mm = design.size_mm
     return {
         "data": {
+            "width_mm": f"{width_mm:.1f}",
+            "height_mm": f"{height_mm:.1f}",
             "country": design.country.code,
             "bcp_name": design.bcp_name,
             "direction": design.direction,

@@ -69,6 +69,11 @@ def test_a_search_and_its_comparison_become_a_pdf_report(office: Any, tmp_path: 
         assert "Date as read" in text
     if scale := compared["measurements"]["text_scale"]:
         assert f"line length {scale[0]}, letter height {scale[1]}" in " ".join(text.split())
+    # a photo has no scale: the officer is told the genuine stamp's size to measure against
+    specimen = client.get(f"/api/v1/specimens/{ids[2]}").json()
+    assert specimen["width_mm"] and specimen["height_mm"]
+    size = f"measures {specimen['width_mm']:g} × {specimen['height_mm']:g} mm"
+    assert size in " ".join(text.split())
     assert len(images) >= 4  # photo, specimen, overlay, heat map
     assert all(image.std() > 5 for image in images), "an embedded image is blank"
     # the photo shows in green where the first result was found

@@ -108,6 +108,8 @@ async def check_report(
     except CheckNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     ids = [int(m["specimen_id"]) for m in check.matches[:1]]
+    if check.comparison and check.comparison.get("specimen_id") is not None:
+        ids.append(int(check.comparison["specimen_id"]))  # its catalogued size is reported
     specimens = {
         s.id: s for s in session.exec(select(Specimen).where(col(Specimen.id).in_(ids))).all()
     }

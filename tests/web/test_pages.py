@@ -50,6 +50,10 @@ def test_search_results_partial_ranks_the_specimen_first_and_links_the_compariso
     result = page.context["result"]  # type: ignore[attr-defined]
     assert result["verdict"] in {"consistent", "differences found"}
     assert client.get(result["overlay_url"]).status_code == 200
+    specimen = page.context["specimen"]  # type: ignore[attr-defined]
+    assert specimen.width_mm and specimen.height_mm
+    size = f"The genuine stamp measures {specimen.width_mm:g} × {specimen.height_mm:g} mm"
+    assert size in page.text
 
 
 def test_results_offer_the_other_impressions_on_the_photo(site: Any) -> None:
