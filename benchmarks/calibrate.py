@@ -41,7 +41,11 @@ VALIDATION_SEED = 7777
 COMPARISON_SEEDS = (VALIDATION_SEED, VALIDATION_SEED + 1)
 FALSE_MATCH_BUDGET = 0.005  # at most 0.5% of wrong or unknown first results called a match
 MISSED_BUDGET = 0.02  # at most 2% of right first results called no_match
-GENUINE_FLAG_BUDGET = 0.03  # at most 3% of genuine photos said to differ from their specimen
+# at most 2.5% of the genuine photos that align said to differ from their specimen. Fitted
+# on one validation world and judged on the other (seeds 7777/7778, 150 pairs each), a 3%
+# budget flagged 3.7% of the other world's genuine photos, 2.5% flagged 2.4%; about 2% more
+# cannot be aligned at all and are flagged too, and the bench allows 5% in all
+GENUINE_FLAG_BUDGET = 0.025
 NEVER = 1e9  # a threshold no measurement reaches: the test is off
 
 

@@ -29,6 +29,7 @@ import itertools
 import logging
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -188,7 +189,7 @@ def reading_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def _line_image(
+def line_image(
     ink: NDArray[np.uint8], box: tuple[int, int, int, int], scale: float = 1.0
 ) -> NDArray[np.uint8]:
     """One line of an ink map, padded, black on white, scaled to the text height Tesseract
@@ -204,10 +205,12 @@ def _line_image(
 
 
 def date_line(specimen: list[Line]) -> Line | None:
-    """A specimen's date line: of its variable lines, the one with the most to it (a counter
-    is shorter than a date)."""
+    """A specimen's date line: of its variable lines, one that reads as a date (a counter
+    such as "No. 024 GC16" does not), else the one with the most to it (a counter is
+    shorter than a date)."""
     variable = [line for line in specimen if line.variable]
-    return max(variable, key=lambda line: len(date_pattern(line.text)), default=None)
+    dates = [line for line in variable if date_parts(line.text) is not None]
+    return max(dates or variable, key=lambda line: len(date_pattern(line.text)), default=None)
 
 
 def date_pattern(text: str) -> str:
@@ -227,6 +230,69 @@ def date_pattern(text: str) -> str:
     return " ".join("".join(shape).split())
 
 
+# what Tesseract makes of a date box's frame, a stamp's rim or a speck beside the date
+NOISE_CHARACTERS = "|()[]{}<>\\`'\";!?=*~_\u2018\u2019\u201c\u201d\u00a3$\u00a2\u00a5\u00b0"
+READ_NOISE = str.maketrans({ch: " " for ch in NOISE_CHARACTERS})
+# long dashes read for a hyphen, a comma for a full stop (a comma left after the year is
+# stripped with the other trailing separators)
+LOOKALIKES = str.maketrans({"\u2014": "-", "\u2013": "-", ",": "."})
+SEPARATORS = "./-:"
+
+
+def date_parts(text: str) -> list[tuple[str, str | int]] | None:
+    """A date as read, part by part: ("D", digits' count), ("A", letters' count) and the
+    separators between them ("S", "." "/" "-" ":" or " "); None when the reading is not a
+    date's: a date has three parts (day, month, year), at least two in digits, and a month
+    in letters has at least three."""
+    cleaned = text.upper().translate(LOOKALIKES).translate(READ_NOISE).strip(" " + SEPARATORS)
+    parts: list[tuple[str, str | int]] = []
+    for token in re.findall(r"\d+|[A-Z]+|[./\-:]|\s+", cleaned):
+        if token.isdigit():
+            parts.append(("D", len(token)))
+        elif token.isalpha():
+            parts.append(("A", len(token)))
+        elif parts and parts[-1][0] == "S":  # a space beside a separator is the separator's
+            if parts[-1][1] == " ":
+                parts[-1] = ("S", token.strip() or " ")
+        else:
+            parts.append(("S", token.strip() or " "))
+    groups = [kind for kind, _ in parts if kind != "S"]
+    if len(groups) != 3 or groups.count("D") < 2:
+        return None
+    if any(kind == "A" and int(count) < 3 for kind, count in parts):
+        return None  # a month in letters has at least three ("19 RH2025" is a misreading)
+    return parts
+
+
+def _part_cost(a: tuple[str, str | int], b: tuple[str, str | int]) -> float:
+    """Parts of one kind agree; digits and letters when their counts are within one (a
+    reading drops or adds a character), separators when they are the same."""
+    if a[0] != b[0]:
+        return 1.0
+    if a[0] == "S":
+        return float(a[1] != b[1])
+    return float(abs(int(a[1]) - int(b[1])) > 1)
+
+
+def date_format_distance(specimen: str, photo: str) -> float | None:
+    """How far the photo's date format is from the specimen's, 0..1: the edit distance of
+    their parts (`date_parts`) over the longer; None when either reading is not a date's
+    (no evidence either way). "26.01.2024" against "03/07/25" is 0.6 (two separators and
+    the year), against "11.05.2016" 0."""
+    a, b = date_parts(specimen), date_parts(photo)
+    if a is None or b is None:
+        return None
+    previous = [float(j) for j in range(len(b) + 1)]
+    for i, part in enumerate(a, start=1):
+        current = [float(i)]
+        for j, other in enumerate(b, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + _part_cost(part, other))
+            )
+        previous = current
+    return previous[-1] / max(len(a), len(b))
+
+
 def date_formats(
     specimen_ink: NDArray[np.uint8], photo_ink: NDArray[np.uint8]
 ) -> tuple[str, str] | None:
@@ -242,8 +308,8 @@ def date_formats(
         return None
     try:
         specimen, photo = _read(
-            [_line_image(specimen_ink, box) for box in boxes],
-            [_line_image(photo_ink, box) for box in boxes],
+            [line_image(specimen_ink, box) for box in boxes],
+            [line_image(photo_ink, box) for box in boxes],
         )
     except READ_FAILURES as error:
         log.warning("reading the dates of a comparison failed: %s", error)
@@ -267,7 +333,7 @@ def _specimen_line_images(
     fine, _ = resize_max(rgb, READ_SIDE)
     full = to_bytes(ink_map(flatten(fine)))
     scale = ink.shape[1] / fine.shape[1]  # from the fine size to the working size
-    return [_line_image(full, box, scale) for box in boxes]
+    return [line_image(full, box, scale) for box in boxes]
 
 
 def read_lines(specimens: list[tuple[NDArray[np.uint8], NDArray[np.uint8]]]) -> list[list[Line]]:

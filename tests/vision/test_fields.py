@@ -117,3 +117,51 @@ def test_a_batch_is_read_as_each_specimen_alone() -> None:
     together = read_lines(specimens)
     assert together == [read_lines([item])[0] for item in specimens]
     assert all(together)  # every specimen has lines: the split runs through them
+
+
+@pytest.mark.parametrize(
+    ("specimen", "photo"),
+    [
+        ("26.01.2024", "11.05.2016"),  # another day, the same format
+        ("12 JAN 2024", "| 03 SEP 2019}"),  # a date box's frame read as brackets
+        ("14-11-2023", "14 - 01 - 2024."),  # spaces around the dashes, a trailing speck
+        ("04 SEP 20", "‘4 JUL 21,"),  # a digit lost to a smudge
+        ("2024-01-12", "2019\u201407\u201430"),  # a long dash read for a hyphen
+        ("22.09.2021", "08,08,2016,"),  # commas read for full stops
+    ],
+)
+def test_a_date_read_in_its_own_format_does_not_depart(specimen: str, photo: str) -> None:
+    assert fields.date_format_distance(specimen, photo) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("specimen", "photo"),
+    [
+        ("27/09/24", "03.07.2025"),  # separators and the year's length
+        ("26.01.2024", "26-01-2024"),  # separators only
+        ("14-11-2023", "2013-07-13"),  # the year first
+        ("12 JAN 2024", "| 23/09/13}"),  # month in digits
+        ("04 SEP 2020", "17 DEC 20"),  # a two-digit year
+    ],
+)
+def test_a_date_in_another_format_departs(specimen: str, photo: str) -> None:
+    distance = fields.date_format_distance(specimen, photo)
+    assert distance is not None and distance >= 0.2
+
+
+@pytest.mark.parametrize(
+    "reading", ["No. 024 GC16", "C-43 CH94", "316", "QANDEC 19", "19 RH2025", ""]
+)
+def test_a_reading_that_is_no_date_is_no_evidence(reading: str) -> None:
+    assert fields.date_parts(reading) is None
+    assert fields.date_format_distance("26.01.2024", reading) is None
+    assert fields.date_format_distance(reading, "26.01.2024") is None
+
+
+def test_the_date_line_is_the_line_that_reads_as_a_date() -> None:
+    """A counter with a security code is longer than a short date, but it is no date."""
+    counter = fields.Line((0, 40, 90, 50), "No. 024 GC16")
+    date = fields.Line((0, 20, 60, 30), "3.7.24")
+    name = fields.Line((0, 0, 90, 10), "KUALA LUMPUR")
+    assert fields.date_line([name, counter, date]) == date
+    assert fields.date_line([name, counter]) == counter  # nothing reads as a date
