@@ -27,7 +27,6 @@ from vision.imageio import ImageLimits, decode_image
 from vision.kept import Kept
 from vision.localise import find_stamps, outline_in_photo
 from vision.names import NameReading, read_name
-from vision.ocr import reader_available
 from vision.pipeline import (
     FEATURES,
     Box,
@@ -152,7 +151,6 @@ class SearchEngine:
             on_change=self._forget,
         )
         self.indexer = Indexer(embedder=embedder)
-        reader_available()  # a reading engine started now, not in the first search
 
     @property
     def index(self) -> SpecimenIndex:

@@ -2,10 +2,9 @@
 
 Search reads a line or two of every photo, where a Tesseract process (about 130 ms to
 start) would cost more than the rest of the search. The library is loaded once and each
-reading borrows one of a few engines (one per core, each about 110 ms to start, once); a
-line then takes 12-20 ms. ctypes lets go of the GIL while Tesseract reads, so threads read
-side by side. Nothing is downloaded: the English model comes with Debian's tesseract-ocr
-package.
+thread keeps its own engine (about 110 ms to start, once); a line then takes 12-20 ms.
+ctypes lets go of the GIL while Tesseract reads, so threads read side by side. Nothing is
+downloaded: the English model comes with Debian's tesseract-ocr package.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import atexit
 import ctypes
 import logging
 import os
-import queue
 import threading
 from functools import lru_cache
 
@@ -96,55 +94,32 @@ class _Engine:
             self.lib.TessDeleteText(text)
 
 
-class _Engines:
-    """At most one engine per core, lent to one reading at a time: a server's many worker
-    threads share a few (each holds its model, some 20 MB) instead of starting their own."""
-
-    def __init__(self, most: int) -> None:
-        self.most = most
-        self.idle: queue.LifoQueue[_Engine] = queue.LifoQueue()
-        self.started: list[_Engine] = []
-        self.lock = threading.Lock()
-
-    def borrow(self) -> _Engine:
-        try:
-            return self.idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self.lock:
-            if len(self.started) < self.most:
-                engine = _Engine()
-                self.started.append(engine)
-                return engine
-        return self.idle.get()
-
-    def give_back(self, engine: _Engine) -> None:
-        self.idle.put(engine)
-
-    def end(self) -> None:
-        """End the engines before the library unloads (which otherwise reports their models
-        as leaked on the way out of every command that read a line)."""
-        with self.lock:
-            for engine in self.started:
-                engine.lib.TessBaseAPIDelete(engine.handle)
-            self.started.clear()
-            self.idle = queue.LifoQueue()
+_local = threading.local()
+_engines: list[_Engine] = []  # every thread's engine, ended at exit
+_engines_lock = threading.Lock()
 
 
-_engines = _Engines(max(1, os.cpu_count() or 1))
-atexit.register(_engines.end)
+@atexit.register
+def _end_engines() -> None:
+    """End the engines before the library unloads (which otherwise reports their models as
+    leaked on the way out of every command that read a line)."""
+    with _engines_lock:
+        for engine in _engines:
+            engine.lib.TessBaseAPIDelete(engine.handle)
+        _engines.clear()
 
 
 def read_line(line: NDArray[np.uint8]) -> str:
     """What one line of text reads (a grey image, dark text on light paper, text about 48
     px tall); raises ReaderUnavailableError where Tesseract is not installed."""
-    engine = _engines.borrow()
-    try:
-        if min(line.shape[:2]) < 4 or int(line.min()) > BLANK:
-            return ""  # too thin to hold a letter, or blank paper
-        return engine.read(line)
-    finally:
-        _engines.give_back(engine)
+    engine = getattr(_local, "engine", None)
+    if engine is None:
+        engine = _local.engine = _Engine()
+        with _engines_lock:
+            _engines.append(engine)
+    if min(line.shape[:2]) < 4 or int(line.min()) > BLANK:
+        return ""  # too thin to hold a letter, or blank paper
+    return engine.read(line)
 
 
 @lru_cache(maxsize=1)
