@@ -26,7 +26,6 @@ from vision.features import StampFeatures
 from vision.imageio import ImageLimits, decode_image
 from vision.kept import Kept
 from vision.localise import find_stamps, outline_in_photo
-from vision.names import NameReading, read_name
 from vision.pipeline import (
     FEATURES,
     Box,
@@ -96,7 +95,6 @@ class SearchOutcome:
     twins: TwinEvidence = field(default_factory=TwinEvidence)  # how the first beat its rivals
     # where the first result's specimen lies on the photo (4 corners), when it was verified
     outline: list[tuple[float, float]] | None = None
-    name_read: str | None = None  # the first result's BCP name as read on the photo
 
 
 def load_decision(embedder: Embedder) -> tuple[FusionWeights, DecisionModel]:
@@ -302,9 +300,6 @@ class SearchEngine:
         timings.mark("verify")
         scored, twins = settle_twins(query.features.ink, scored, features, checks, self.alignments)
         timings.mark("twins")
-        reading = self._read_name(query.features.ink, scored, features, checks)
-        twins = replace(twins, name=reading.similarity)
-        timings.mark("name")
         ranked = [m.evidence() for m in scored]
         decision, confidence = decide(ranked, twins, self.decision_model)
         check = checks.get(scored[0].specimen_id) if scored and scored[0].verified else None
@@ -329,26 +324,7 @@ class SearchEngine:
             others=others,
             twins=twins,
             outline=outline,
-            name_read=reading.text if reading.text else None,
         )
-
-    def _read_name(
-        self,
-        query_ink: NDArray[np.uint8],
-        scored: list[Match],
-        features: dict[int, StampFeatures],
-        checks: dict[int, Verification],
-    ) -> NameReading:
-        """The first result's catalogued BCP name as read on the photo, when it verified."""
-        first = scored[0].specimen_id if scored and scored[0].verified else None
-        check = checks.get(first) if first is not None else None
-        if first is None or check is None or check.homography is None or first not in features:
-            return NameReading()
-        with Session(self.engine) as session:
-            specimen = session.get(Specimen, first)
-        if specimen is None:
-            return NameReading()
-        return read_name(query_ink, features[first], check.homography, specimen.bcp_name)
 
     def search_bytes(
         self,

@@ -15,7 +15,6 @@ from numpy.typing import NDArray
 from vision.embedder import Embedder
 from vision.features import StampFeatures, stamp_features
 from vision.localise import crop, primary_crop
-from vision.names import CLEAR_READ
 from vision.normalise import model_input
 from vision.twins import TwinEvidence
 from vision.verify import Verification
@@ -86,7 +85,7 @@ class FusionWeights:
     unverified_penalty: float = 0.5
 
 
-FEATURES = 9  # what `decision_features` measures of a ranked shortlist
+FEATURES = 8  # what `decision_features` measures of a ranked shortlist
 
 
 @dataclass(frozen=True)
@@ -95,10 +94,8 @@ class DecisionModel:
 
     Features of a ranked shortlist: best fused score, its margin over the second, its edge
     agreement, log inliers, whether it verified, and, where it differs from its rivals
-    (near-twins), its narrowest win and how little the photo looked like it there, how
-    well the photo looks like it in its least alike word, and whether the photo reads as its
-    BCP name (`vision.names`; a reading that fails, or is near the name only, tells little
-    either way, so only a clear reading counts). Fitted on a validation world.
+    (near-twins), its narrowest win and how little the photo looked like it there, and how
+    well the photo looks like it in its least alike word. Fitted on a validation world.
     """
 
     coefficients: tuple[float, ...] = (0.0,) * FEATURES
@@ -138,7 +135,6 @@ def decision_features(ranked: list[Ranked], twins: TwinEvidence) -> NDArray[np.f
             twins.margin,
             twins.likeness,
             twins.word,
-            float(twins.name >= CLEAR_READ),
         ]
     )
 

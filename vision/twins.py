@@ -279,13 +279,11 @@ class TwinEvidence:
     """How clearly the first result won where it differs from the rivals it met: its narrowest
     margin, and how little the photo looked like it in those places (its lowest likeness).
     Zero when it met no rival. Also how well the photo looks like the first result in that
-    specimen's least alike word (`weakest_word`), rival or none, and how closely it reads as
-    the first result's BCP name (`vision.names`); zero when not verified."""
+    specimen's least alike word (`weakest_word`), rival or none; zero when not verified."""
 
     margin: float = 0.0
     likeness: float = 0.0
     word: float = 0.0
-    name: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -58,11 +58,6 @@ class SearchResponse(BaseModel):
         description="where the first match's specimen lies on the photo: its four corners "
         "(x, y), when verified; the stamp the answer is about, even when the box held two",
     )
-    name_read: str | None = Field(
-        default=None,
-        description="the first match's BCP name as read on the photo (when it was verified "
-        "and its name line could be read): a stamp naming another BCP reads otherwise",
-    )
     timings_ms: dict[str, float]
     other_stamps: list[Box] = Field(
         default_factory=list,
@@ -198,7 +193,6 @@ def search_photo(
         matches=public_matches(session, outcome.matches),
         crop=outcome.box,
         outline=outcome.outline,
-        name_read=outcome.name_read,
         timings_ms=rounded_timings(outcome.timings_ms),
         other_stamps=outcome.others,
     )

@@ -77,17 +77,10 @@ async def search_results(
     context = {
         "outcome": result,
         "matches": result.matches,
-        "name_read": result.name_read if legible(result.name_read) else None,
         "query_id": result.query_id,
         "cropped": box is not None,
     }
     return templates.TemplateResponse(request, "partials/results.html", context)
-
-
-def legible(text: str | None) -> bool:
-    """Whether a reading holds a word (four letters or more) worth showing an officer; a
-    name along a stamp's rim reads as scraps, which would only confuse."""
-    return bool(text) and any(len(word) >= 4 and word.isalpha() for word in str(text).split())
 
 
 def _parse_date(value: str | None) -> dt.date | None:

@@ -11,7 +11,6 @@ import pytest
 
 from tests.test_search import WORLD, two_stamps_photo, world_library
 from vision.imageio import encode_jpeg, encode_png
-from vision.names import similarity
 
 
 @pytest.fixture(scope="module")
@@ -160,15 +159,3 @@ def test_login_page_plugs_in(site: Any) -> None:
     page = client.get("/login")
     assert page.template.name == "pages/login.html"  # type: ignore[attr-defined]
     assert 'autocomplete="current-password"' in page.text
-
-
-def test_results_show_the_bcp_name_read_on_the_photo(site: Any) -> None:
-    client, ids = site
-    design = WORLD.designs[3]  # its name is set straight, so it can be read
-    photo = encode_jpeg(WORLD.query_of(3, "scan", 12).photo.rgb)
-    response = client.post("/search", files={"image": ("q.jpg", photo, "image/jpeg")})
-    context = response.context  # type: ignore[attr-defined]
-    assert context["matches"][0].specimen_id == ids[3]
-    assert similarity(context["name_read"], design.bcp_name) >= 0.9
-    assert f"<q>{context['name_read']}</q>" in response.text
-    assert f"(the specimen's: {design.bcp_name})" in response.text
