@@ -189,7 +189,7 @@ def reading_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def line_image(
+def _line_image(
     ink: NDArray[np.uint8], box: tuple[int, int, int, int], scale: float = 1.0
 ) -> NDArray[np.uint8]:
     """One line of an ink map, padded, black on white, scaled to the text height Tesseract
@@ -308,8 +308,8 @@ def date_formats(
         return None
     try:
         specimen, photo = _read(
-            [line_image(specimen_ink, box) for box in boxes],
-            [line_image(photo_ink, box) for box in boxes],
+            [_line_image(specimen_ink, box) for box in boxes],
+            [_line_image(photo_ink, box) for box in boxes],
         )
     except READ_FAILURES as error:
         log.warning("reading the dates of a comparison failed: %s", error)
@@ -333,7 +333,7 @@ def _specimen_line_images(
     fine, _ = resize_max(rgb, READ_SIDE)
     full = to_bytes(ink_map(flatten(fine)))
     scale = ink.shape[1] / fine.shape[1]  # from the fine size to the working size
-    return [line_image(full, box, scale) for box in boxes]
+    return [_line_image(full, box, scale) for box in boxes]
 
 
 def read_lines(specimens: list[tuple[NDArray[np.uint8], NDArray[np.uint8]]]) -> list[list[Line]]:
