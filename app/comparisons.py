@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from app.core.models import Specimen
 from app.core.storage import ObjectStore
 from vision.compare import Comparison, compare_images, summary
 from vision.imageio import encode_jpeg
@@ -52,6 +53,21 @@ def run_comparison(
         other, _ = primary_crop(other)
     comparison = compare_images(reference, other, mode=mode)
     return store_comparison(store, comparison)
+
+
+def true_size(specimen: Specimen | None) -> str:
+    """What an officer is told of the impression's size, on the comparison page and in the
+    report: a photo has no scale, so a stamp made larger or smaller than the genuine one
+    shows only against a ruler."""
+    if specimen is not None and specimen.width_mm and specimen.height_mm:
+        return (
+            "A photo does not show it; measure the impression. The genuine stamp measures "
+            f"{specimen.width_mm:g} × {specimen.height_mm:g} mm."
+        )
+    return (
+        "A photo does not show it; measure the impression against the specimen's record "
+        "(no size is catalogued for this specimen)."
+    )
 
 
 def store_comparison(store: ObjectStore, comparison: Comparison) -> StoredComparison:

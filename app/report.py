@@ -18,6 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from app.comparisons import true_size
 from app.core.models import Check, Specimen
 from app.core.storage import ObjectNotFoundError, ObjectStore
 from app.queries import QueryNotFoundError, query_photo
@@ -160,20 +161,6 @@ def _matches(check: Check, body: ParagraphStyle) -> Table:
     return table
 
 
-def true_size(specimen: Specimen | None) -> str:
-    """What an officer is told of the impression's size: a photo has no scale, so a stamp
-    made larger or smaller than the genuine one shows only against a ruler."""
-    if specimen is not None and specimen.width_mm and specimen.height_mm:
-        return (
-            "True size: a photo does not show it; measure the impression. The genuine stamp "
-            f"measures {specimen.width_mm:g} × {specimen.height_mm:g} mm."
-        )
-    return (
-        "True size: a photo does not show it; measure the impression against the specimen's "
-        "record (no size is catalogued for this specimen)."
-    )
-
-
 def _comparison(
     comparison: dict[str, Any],
     store: ObjectStore,
@@ -199,7 +186,7 @@ def _comparison(
             f"{m.get('frame_fidelity')}, {m.get('inliers')} matching points.",
             body,
         ),
-        Paragraph(true_size(specimen), body),
+        Paragraph(f"True size. {true_size(specimen)}", body),
     ]
     if scale := m.get("text_scale"):
         parts.append(

@@ -160,13 +160,14 @@ def find_stamps(rgb: NDArray[np.uint8], max_regions: int = 6) -> list[StampRegio
     flat = flatten(small)
     ink = ink_map(flat)
     page = page_mask(small)
-    regions = _regions(flat, ink, page, scale)
+    inked = _ink_mask(ink)
+    regions = _regions(flat, ink, inked * page, scale)
     holes = enclosed(page)
     if holes.any():
         found = [region.box for region in regions]
         regions += [
             region
-            for region in _regions(flat, ink, page | holes, scale)
+            for region in _regions(flat, ink, inked * (page | holes), scale)
             if not any(_overlap(region.box, box) for box in found)
         ]
     regions.sort(key=lambda region: -region.score)
@@ -204,12 +205,11 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool
 
 
 def _regions(
-    flat: NDArray[np.float32], ink: NDArray[np.float32], page: NDArray[np.bool_], scale: float
+    flat: NDArray[np.float32], ink: NDArray[np.float32], mask: NDArray[np.uint8], scale: float
 ) -> list[StampRegion]:
-    """Impressions among the ink on `page`, each ink colour grouped on its own, in the
-    original photo's pixels (`scale`: the working size's)."""
+    """Impressions among the ink `mask` keeps (0 or 255), each ink colour grouped on its
+    own, in the original photo's pixels (`scale`: the working size's)."""
     h, w = ink.shape
-    mask = _ink_mask(ink) * page
     colours = ink_colours(flat, ink, mask > 0)
     boxes = [
         box

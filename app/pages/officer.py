@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
 from app.api.search import audit_search, parse_crop, remember_query, search_photo
-from app.comparisons import run_comparison
+from app.comparisons import run_comparison, true_size
 from app.core import catalogue
 from app.core.models import Direction, Mode, Specimen
 from app.deps import Identifier, OfficerDep, ServicesDep, SessionDep, read_upload
@@ -104,6 +104,7 @@ async def compare_page(
     context: dict[str, object] = {
         "nav": "search",
         "specimen": specimen,
+        "true_size": true_size(specimen),
         "error": None,
         "query_id": query_id,
     }
