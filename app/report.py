@@ -44,6 +44,23 @@ def _fonts() -> tuple[str, str]:
     return "DejaVuSans", "DejaVuSans-Bold"
 
 
+def _lines_read(lines: list[dict[str, Any]]) -> str:
+    """Each line as the specimen and the photo read it, and what that shows."""
+    said = []
+    for line in lines:
+        if line.get("kind") != "fixed":
+            finding = f"varies ({line.get('kind')})"
+        elif line.get("alike") is None:
+            finding = "not readable on the photo"
+        else:
+            finding = "same" if line.get("alike") else "reads differently: check by eye"
+        said.append(
+            f"{escape(str(line.get('specimen')))} / {escape(str(line.get('photo') or '-'))} "
+            f"({finding})"
+        )
+    return "; ".join(said)
+
+
 def _picture(data: bytes, width_mm: float, outline: list[list[float]] | None = None) -> Image:
     """An image for the report, at most 900 px; `outline` (photo pixels) drawn in green."""
     rgb, scale = resize_max(decode_image(data).rgb, 900)
@@ -204,6 +221,8 @@ def _comparison(
                 body,
             )
         )
+    if lines := m.get("lines_read"):
+        parts.append(Paragraph(f"Text as read, specimen / photo: {_lines_read(lines)}.", body))
     comparison_id = str(comparison.get("comparison_id", ""))
     pictures = []
     for name, label in (

@@ -67,6 +67,8 @@ def test_a_search_and_its_comparison_become_a_pdf_report(office: Any, tmp_path: 
     assert "Passport X1234567 <seal smudged> & secondary inspection" in " ".join(text.split())
     if compared["measurements"]["dates"]:
         assert "Date as read" in text
+    if lines := compared["measurements"]["lines_read"]:
+        assert "Text as read" in text and lines[0]["specimen"] in " ".join(text.split())
     if scale := compared["measurements"]["text_scale"]:
         assert f"line length {scale[0]}, letter height {scale[1]}" in " ".join(text.split())
     # a photo has no scale: the officer is told the genuine stamp's size to measure against

@@ -52,7 +52,7 @@ from vision.fidelity import (
     ink_delta_e,
     text_scale,
 )
-from vision.fields import date_format_distance, date_formats
+from vision.fields import LineReading, date_format_distance, dates_read, read_alongside
 from vision.normalise import flatten, ink_map, resize_max, to_bytes
 
 WORK_SIDE = 640
@@ -115,6 +115,10 @@ class Measurements:
     frame_fidelity: float | None = None  # correlation of the aligned border ink (stamps)
     # the date as read on the specimen and on the aligned photo (stamps); None: not read
     dates: tuple[str, str] | None = None
+    # every straight text line of the specimen as read there and on the aligned photo
+    # (stamps): the officer sees a BCP name the photo reads otherwise; not in the verdict,
+    # since a photo's reading can miss a letter
+    lines_read: tuple[LineReading, ...] = ()
     # the text lines' length and letter height against the specimen's (median over lines),
     # the stamps aligned on the whole; None: no line could be measured
     text_scale: tuple[float, float] | None = None
@@ -225,7 +229,7 @@ def _measure(
     ink_b: NDArray[np.float32],
     valid: NDArray[np.bool_],
     fidelity: tuple[float | None, float | None],
-    dates: tuple[str, str] | None,
+    readings: list[LineReading] | None,
     scale: tuple[float, float] | None,
 ) -> Measurements:
     affine = homography[:2, :2] / homography[2, 2]
@@ -244,7 +248,8 @@ def _measure(
         ecc=None if ecc is None else round(ecc, 4),
         text_fidelity=None if fidelity[0] is None else round(fidelity[0], 4),
         frame_fidelity=None if fidelity[1] is None else round(fidelity[1], 4),
-        dates=dates,
+        dates=dates_read(readings),
+        lines_read=tuple(line for line in readings or () if line.legible),
         text_scale=None if scale is None else (round(scale[0], 4), round(scale[1], 4)),
     )
 
@@ -382,7 +387,7 @@ def compare_images(
         for name, box in parts
     ]
     text = fidelity.text_fidelity(fits) if fidelity else None
-    dates = date_formats(to_bytes(ink_a), to_bytes(aligned_ink)) if mode == "stamp" else None
+    readings = read_alongside(to_bytes(ink_a), to_bytes(aligned_ink)) if mode == "stamp" else None
     lines = [box for name, box in parts if name.startswith("line")]
     scale = text_scale(ink_a, aligned_ink, lines) if mode == "stamp" else None
     measurements = _measure(
@@ -395,7 +400,7 @@ def compare_images(
         aligned_ink,
         valid,
         (text, frame),
-        dates,
+        readings,
         scale,
     )
     unjudged = Comparison(
@@ -549,6 +554,15 @@ def summary(comparison: Comparison) -> dict[str, object]:
             "text_departure": round(m.text_departure, 4),
             "dates": list(m.dates) if m.dates else None,
             "date_format_departure": round(m.date_format_departure, 4),
+            "lines_read": [
+                {
+                    "specimen": line.specimen,
+                    "photo": line.photo,
+                    "kind": line.kind,
+                    "alike": line.alike,
+                }
+                for line in m.lines_read
+            ],
             "text_scale": list(m.text_scale) if m.text_scale else None,
             "text_scale_departure": round(m.text_scale_departure, 4),
         },

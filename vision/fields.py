@@ -19,8 +19,9 @@ the box around a date). Reading one specimen at a time took 189 ms p50, 265 ms p
 Tesseract process takes ~130 ms to start); an ingestion chunk's lines are read together,
 one process per core: 50 specimens in 3.8 s instead of 12.7 s, the same boxes.
 
-A comparison (`vision.compare`) reads a specimen's date line and the same place on a photo
-aligned onto it, to hold the photo's date format against the specimen's (`date_formats`).
+A comparison (`vision.compare`) reads a specimen's lines and the same places on a photo
+aligned onto it (`read_alongside`): the date's format is held against the specimen's
+(`dates_read`), and the officer sees every fixed line (the BCP name) as the photo reads it.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -45,6 +48,7 @@ from vision.normalise import flatten, ink_map, resize_max, to_bytes
 from vision.workers import parallel_map
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MIN_DIGITS = 2  # a line with this many digits is a date or a counter, not a place name
 MIN_LETTERS = 2  # a lone letter (of a rim's arc) is no date
 CHAR_HEIGHT = (0.012, 0.12)  # a character's height as a share of the stamp's longer side
@@ -274,6 +278,20 @@ def _part_cost(a: tuple[str, str | int], b: tuple[str, str | int]) -> float:
     return float(abs(int(a[1]) - int(b[1])) > 1)
 
 
+def _edit_distance(a: Sequence[T], b: Sequence[T], cost: Callable[[T, T], float]) -> float:
+    """The least cost of turning `a` into `b`: a deletion or insertion costs 1, a
+    substitution `cost`."""
+    previous = [float(j) for j in range(len(b) + 1)]
+    for i, item in enumerate(a, start=1):
+        current = [float(i)]
+        for j, other in enumerate(b, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost(item, other))
+            )
+        previous = current
+    return previous[-1]
+
+
 def date_format_distance(specimen: str, photo: str) -> float | None:
     """How far the photo's date format is from the specimen's, 0..1: the edit distance of
     their parts (`date_parts`) over the longer; None when either reading is not a date's
@@ -282,43 +300,92 @@ def date_format_distance(specimen: str, photo: str) -> float | None:
     a, b = date_parts(specimen), date_parts(photo)
     if a is None or b is None:
         return None
-    previous = [float(j) for j in range(len(b) + 1)]
-    for i, part in enumerate(a, start=1):
-        current = [float(i)]
-        for j, other in enumerate(b, start=1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + _part_cost(part, other))
-            )
-        previous = current
-    return previous[-1] / max(len(a), len(b))
+    return _edit_distance(a, b, _part_cost) / max(len(a), len(b))
 
 
-def date_formats(
+@dataclass(frozen=True)
+class LineReading:
+    """One of a specimen's text lines as read on the specimen and, at the same place, on a
+    photo aligned onto it."""
+
+    box: tuple[int, int, int, int]
+    specimen: str
+    photo: str
+
+    @property
+    def kind(self) -> str:
+        """What the line holds: "date" or "counter" (each impression has its own), or
+        "fixed" (a place name, a direction word: the same on every impression)."""
+        if not Line(self.box, self.specimen).variable:
+            return "fixed"
+        return "date" if date_parts(self.specimen) is not None else "counter"
+
+    @property
+    def legible(self) -> bool:
+        """The specimen's reading says something (a lone letter of a rim's arc does not)."""
+        return len(_letters(self.specimen)) >= MIN_LEGIBLE
+
+    @property
+    def alike(self) -> bool | None:
+        """Whether a fixed line reads as the specimen's on the photo, within a few
+        misread characters (`ALIKE`); None for a date or counter, or a line the photo
+        does not read at all (no evidence either way)."""
+        if self.kind != "fixed" or not _letters(self.photo):
+            return None
+        return text_similarity(self.specimen, self.photo) >= ALIKE
+
+
+ALIKE = 0.75  # of a line's letters and digits, read alike on photo and specimen
+MIN_LEGIBLE = 3  # letters or digits a specimen's line reading holds to be shown
+
+
+def _letters(text: str) -> str:
+    """Letters and digits only, upper case: what a reading of a line says."""
+    return re.sub(r"[^0-9A-Z]", "", text.upper())
+
+
+def text_similarity(a: str, b: str) -> float:
+    """1 less the edit distance of two readings' letters and digits over the longer."""
+    x, y = _letters(a), _letters(b)
+    if not x and not y:
+        return 1.0
+    return 1.0 - _edit_distance(x, y, lambda p, q: float(p != q)) / max(len(x), len(y))
+
+
+def read_alongside(
     specimen_ink: NDArray[np.uint8], photo_ink: NDArray[np.uint8]
-) -> tuple[str, str] | None:
-    """The date of a specimen and of a photo aligned onto it (ink maps of one size), as
-    read: the specimen's lines are found and read, and the photo is read at the same boxes
-    (two Tesseract processes side by side). None when there is nothing to hold against each
-    other: no Tesseract, no date line on the specimen, or a photo's reading without two
-    digits."""
+) -> list[LineReading] | None:
+    """Every text line of a specimen read on it and on a photo aligned onto it (ink maps of
+    one size): the specimen's lines are found and read, and the photo is read at the same
+    boxes (two Tesseract processes side by side). None when nothing could be read: no
+    Tesseract, or it failed; empty when the specimen has no straight text line."""
     if not reading_available():
         return None
     boxes = text_lines(specimen_ink)
     if not boxes:
-        return None
+        return []
     try:
         specimen, photo = _read(
             [_line_image(specimen_ink, box) for box in boxes],
             [_line_image(photo_ink, box) for box in boxes],
         )
     except READ_FAILURES as error:
-        log.warning("reading the dates of a comparison failed: %s", error)
+        log.warning("reading the lines of a comparison failed: %s", error)
         return None
-    lines = [Line(box, text) for box, text in zip(boxes, specimen, strict=True)]
+    return [LineReading(box, a, b) for box, a, b in zip(boxes, specimen, photo, strict=True)]
+
+
+def dates_read(readings: list[LineReading] | None) -> tuple[str, str] | None:
+    """The specimen's date line (`date_line`) as read on the specimen and on the photo;
+    None when there is nothing to hold against each other: nothing read, no date line on
+    the specimen, or a photo's reading without two digits."""
+    if not readings:
+        return None
+    lines = [Line(reading.box, reading.specimen) for reading in readings]
     date = date_line(lines)
     if date is None:
         return None
-    photo_date = Line(date.box, photo[lines.index(date)])
+    photo_date = Line(date.box, readings[lines.index(date)].photo)
     if not photo_date.variable:
         return None  # the photo's date could not be read: no evidence either way
     return date.text, photo_date.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -217,3 +218,30 @@ def test_without_tesseract_dates_are_not_read_and_nothing_is_flagged_for_them(
     assert result.measurements.dates is None
     assert result.measurements.date_format_departure == 0.0
     assert "date format" not in result.differing
+
+
+@pytest.mark.parametrize("design_index", [1, 3])  # designs whose BCP name is a straight line
+def test_a_bcp_name_the_photo_reads_otherwise_is_shown_line_by_line(design_index: int) -> None:
+    """Every fixed line of a genuine impression reads as the specimen's; an impression that
+    names another BCP reads otherwise on the name's line, which the officer is shown (the
+    verdict is not changed by a reading)."""
+    design = WORLD.designs[design_index]
+    other = next(d.bcp_name for d in WORLD.designs if d.bcp_name != design.bcp_name)
+    inking = WORLD.specimen_inking(design_index)
+    day, counter = inking.date - dt.timedelta(days=403), inking.counter % 40 + 11
+    genuine = transformed(render_specimen(design, day, counter, seed=11), 5.0, 0.85)
+    renamed = transformed(
+        render_specimen(replace(design, bcp_name=other), day, counter, seed=11), 5.0, 0.85
+    )
+    specimen = WORLD.specimen(design_index)
+    same = compare_images(specimen, genuine, thresholds=Thresholds()).measurements.lines_read
+    assert [line.specimen for line in same if line.kind == "fixed"], same
+    assert all(line.alike for line in same if line.kind == "fixed"), same
+    assert {line.kind for line in same} >= {"date", "counter"}
+
+    result = compare_images(specimen, renamed, thresholds=Thresholds())
+    (name,) = [line for line in result.measurements.lines_read if line.alike is False]
+    assert name.specimen == design.bcp_name and name.photo == other
+    assert summary(result)["measurements"]["lines_read"][
+        result.measurements.lines_read.index(name)
+    ] == {"specimen": design.bcp_name, "photo": other, "kind": "fixed", "alike": False}

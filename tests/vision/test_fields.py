@@ -102,7 +102,7 @@ def test_a_failing_or_stuck_tesseract_is_reported_and_nothing_is_marked(
     started = time.perf_counter()
     with caplog.at_level(logging.WARNING, logger=fields.__name__):
         assert variable_lines([(specimen, ink)]) == [None]
-        assert fields.date_formats(ink, ink) is None
+        assert fields.read_alongside(ink, ink) is None
     assert time.perf_counter() - started < 10  # a stuck reader is stopped, not waited for
     assert "failed" in caplog.text
 
@@ -165,3 +165,31 @@ def test_the_date_line_is_the_line_that_reads_as_a_date() -> None:
     name = fields.Line((0, 0, 90, 10), "KUALA LUMPUR")
     assert fields.date_line([name, counter, date]) == date
     assert fields.date_line([name, counter]) == counter  # nothing reads as a date
+
+
+@pytest.mark.parametrize(
+    ("specimen", "photo", "kind", "alike"),
+    [
+        ("HORDANG INTL AIRPORT", "HORDANG INTL AIRPORT", "fixed", True),
+        ("HORDANG INTL AIRPORT", "HORDANG 1NTL A1RPORT.", "fixed", True),  # two misread
+        ("HORDANG INTL AIRPORT", "BALAKIT AIRPORT", "fixed", False),
+        ("ENTRY", "EXIT", "fixed", False),
+        ("HORDANG INTL AIRPORT", " | ", "fixed", None),  # nothing read on the photo
+        ("24/03/26", "14/02/25", "date", None),
+        ("(015)", "(926)", "counter", None),
+    ],
+)
+def test_a_line_is_read_alike_or_otherwise(
+    specimen: str, photo: str, kind: str, alike: bool | None
+) -> None:
+    reading = fields.LineReading((0, 0, 10, 10), specimen, photo)
+    assert reading.kind == kind
+    assert reading.alike is alike
+    assert reading.legible
+
+
+def test_a_lone_letter_of_a_rim_is_not_shown() -> None:
+    assert not fields.LineReading((0, 0, 10, 10), " Y) ", "").legible
+    assert fields.text_similarity("AB", "ab") == 1.0
+    assert fields.text_similarity("", "") == 1.0
+    assert fields.text_similarity("ABCD", "ABXD") == 0.75

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import time
 import zipfile
@@ -54,6 +55,10 @@ def test_search_results_partial_ranks_the_specimen_first_and_links_the_compariso
     assert specimen.width_mm and specimen.height_mm
     size = f"The genuine stamp measures {specimen.width_mm:g} × {specimen.height_mm:g} mm"
     assert size in page.text
+    # each text line as the specimen and the scan read it
+    lines = result["measurements"]["lines_read"]
+    assert lines and "Text as read" in page.text
+    assert all(f"<td>{html.escape(line['specimen'])}</td>" in page.text for line in lines)
 
 
 def test_results_offer_the_other_impressions_on_the_photo(site: Any) -> None:
