@@ -3,7 +3,9 @@
 For each pair, the photo's impression is cropped as search crops it and compared with the
 library specimen. Reported: how many genuine photos are flagged `differences found`
 (should be few), how many forged ones are (should be most), per forgery kind, the area
-under the ROC curve of the comparison score, and the time of one comparison.
+under the ROC curve of the comparison score, and the time of one comparison. Also how the
+fixed text lines (BCP name, direction word) of genuine photos read against their specimens'
+(`lines`): what the officer sees line by line, which does not enter the verdict.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Outcome:
     flagged: bool
     score: float
     ms: float
+    # each fixed text line of the specimen: read alike on the photo, otherwise, or not at all
+    fixed_lines: tuple[bool | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,33 @@ def judged(measured: list[Measured], thresholds: Thresholds | None = None) -> li
     aligned is a flag: the officer is told so."""
     outcomes = []
     for m in measured:
+        lines: tuple[bool | None, ...] = ()
         if m.comparison is None:
             flagged, score = True, float("inf")
         else:
             comparison = m.comparison.judged(thresholds or THRESHOLDS)
             flagged, score = comparison.verdict != "consistent", comparison.score()
-        outcomes.append(Outcome(m.kind, m.forged, flagged, score, m.ms))
+            read = comparison.measurements.lines_read
+            lines = tuple(line.alike for line in read if line.kind == "fixed")
+        outcomes.append(Outcome(m.kind, m.forged, flagged, score, m.ms, lines))
     return outcomes
+
+
+def lines_read(outcomes: list[Outcome]) -> dict[str, Any]:
+    """How the fixed lines of aligned genuine photos read: alike, otherwise, not at all,
+    and the share of photos with a line marked as reading differently."""
+    genuine = [o for o in outcomes if not o.forged and o.score != float("inf")]
+    lines = [alike for o in genuine for alike in o.fixed_lines]
+    return {
+        "photos": len(genuine),
+        "fixed_lines": len(lines),
+        "alike": sum(alike is True for alike in lines),
+        "differently": sum(alike is False for alike in lines),
+        "unread": sum(alike is None for alike in lines),
+        "photos_marked": round(
+            float(np.mean([False in o.fixed_lines for o in genuine])) if genuine else 0.0, 4
+        ),
+    }
 
 
 def compare_pairs(
@@ -106,6 +130,7 @@ def summarise(outcomes: list[Outcome]) -> dict[str, Any]:
             for kind in kinds
         },
         "auc": round(auc, 4),
+        "lines": lines_read(outcomes),
         "latency_ms": percentiles([o.ms for o in outcomes]),
         "roc": {"fpr": [round(v, 4) for v in fpr], "tpr": [round(v, 4) for v in tpr]},
     }

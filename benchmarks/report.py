@@ -64,6 +64,14 @@ def markdown_table(results: dict[str, Any]) -> str:
             f"{compare['forged_flag_rate']:.1%}, AUC {compare['auc']:.3f}, "
             f"p50 {compare['latency_ms']['p50']:.0f} ms."
         )
+        if read := compare.get("lines"):
+            lines.append(
+                f"Text read line by line ({read['photos']} aligned genuine photos, "
+                f"{read['fixed_lines']} fixed lines): {read['alike']} read alike, "
+                f"{read['differently']} differently, {read['unread']} not at all; "
+                f"{read['photos_marked']:.1%} of the photos show a line marked as reading "
+                "differently."
+            )
     return "\n".join(lines)
 
 
