@@ -500,7 +500,7 @@ def train(
     out: Annotated[Path, typer.Option(help="where weights, sidecar and curve go")] = Path(
         "vision/models"
     ),
-    steps: Annotated[int, typer.Option(min=1, help="optimiser steps")] = 1300,
+    steps: Annotated[int, typer.Option(min=1, help="optimiser steps")] = 3000,
     batch: Annotated[int, typer.Option(min=4, help="designs per batch")] = 48,
     seed: Annotated[int, typer.Option(help="seed of model, designs and photos")] = 0,
     max_minutes: Annotated[float, typer.Option(help="stop early after this long")] = 85.0,

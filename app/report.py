@@ -53,7 +53,7 @@ def _lines_read(lines: list[dict[str, Any]]) -> str:
         elif line.get("alike") is None:
             finding = "not readable on the photo"
         else:
-            finding = "same" if line.get("alike") else "reads differently: check by eye"
+            finding = "same" if line.get("alike") else "reads otherwise"
         said.append(
             f"{escape(str(line.get('specimen')))} / {escape(str(line.get('photo') or '-'))} "
             f"({finding})"
@@ -222,7 +222,13 @@ def _comparison(
             )
         )
     if lines := m.get("lines_read"):
-        parts.append(Paragraph(f"Text as read, specimen / photo: {_lines_read(lines)}.", body))
+        parts.append(
+            Paragraph(
+                f"Text as read, specimen / photo (a photo's reading often misses letters): "
+                f"{_lines_read(lines)}.",
+                body,
+            )
+        )
     comparison_id = str(comparison.get("comparison_id", ""))
     pictures = []
     for name, label in (

@@ -84,7 +84,7 @@ def judged(measured: list[Measured], thresholds: Thresholds | None = None) -> li
 
 def lines_read(outcomes: list[Outcome]) -> dict[str, Any]:
     """How the fixed lines of aligned genuine photos read: alike, otherwise, not at all,
-    and the share of photos with a line marked as reading differently."""
+    and the share of photos with a line that reads otherwise."""
     genuine = [o for o in outcomes if not o.forged and o.score != float("inf")]
     lines = [alike for o in genuine for alike in o.fixed_lines]
     return {

@@ -69,8 +69,7 @@ def markdown_table(results: dict[str, Any]) -> str:
                 f"Text read line by line ({read['photos']} aligned genuine photos, "
                 f"{read['fixed_lines']} fixed lines): {read['alike']} read alike, "
                 f"{read['differently']} differently, {read['unread']} not at all; "
-                f"{read['photos_marked']:.1%} of the photos show a line marked as reading "
-                "differently."
+                f"{read['photos_marked']:.1%} of the photos show a line read otherwise."
             )
     return "\n".join(lines)
 

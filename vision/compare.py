@@ -116,8 +116,8 @@ class Measurements:
     # the date as read on the specimen and on the aligned photo (stamps); None: not read
     dates: tuple[str, str] | None = None
     # every straight text line of the specimen as read there and on the aligned photo
-    # (stamps): the officer sees a BCP name the photo reads otherwise; not in the verdict,
-    # since a photo's reading can miss a letter
+    # (stamps): the officer sees a BCP name the photo reads otherwise; not in the verdict:
+    # on genuine phone photos of the bench world a fixed line in four reads otherwise
     lines_read: tuple[LineReading, ...] = ()
     # the text lines' length and letter height against the specimen's (median over lines),
     # the stamps aligned on the whole; None: no line could be measured

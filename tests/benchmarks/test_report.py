@@ -57,4 +57,4 @@ def test_the_lines_genuine_photos_read_are_counted_and_reported() -> None:
         {**results, "compare": {**compare, "lines": read, "latency_ms": {"p50": 300.0}}}
     )
     assert "(2 aligned genuine photos, 5 fixed lines): 3 read alike, 1 differently" in table
-    assert "50.0% of the photos show a line marked" in table
+    assert "50.0% of the photos show a line read otherwise" in table

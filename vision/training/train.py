@@ -2,8 +2,13 @@
 
 Two contrastive losses: phone photo vs clean specimen of the same design (what search
 needs), and image vs caption from metadata (which makes the image embedding carry the
-BCP name and direction that tell near-twins apart). Once the weights are fixed, every
-BatchNorm's statistics are recomputed on fresh batches (see `refresh_batch_norm`).
+BCP name and direction that tell near-twins apart). A batch holds near-twins side by side
+(hard negatives). Once the weights are fixed, every BatchNorm's statistics are recomputed
+on fresh batches (see `refresh_batch_norm`).
+
+Throughput on a 2-core CPU: the model runs on one thread in channels-last layout (about
+a third faster than contiguous for these convolutions) while two worker processes render
+photos; rendering a batch takes longer than a step, so two renderers share the cores.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ log = logging.getLogger(__name__)
 class TrainOptions:
     out: Path
     seed: int = 0
-    steps: int = 1300
+    steps: int = 3000
     batch: int = 48
     designs: int = 6000
     lr: float = 1.5e-3
@@ -44,6 +49,7 @@ class TrainOptions:
     max_minutes: float = 85.0
     text_weight: float = 0.5
     norm_batches: int = 25  # batches the BatchNorm statistics are recomputed on
+    workers: int = 2  # rendering processes
 
 
 class _Stream(IterableDataset[Batch]):
@@ -92,7 +98,8 @@ def _new_model() -> tuple[Any, int]:
 def _encode(model: Any, batch: Batch) -> torch.Tensor:
     """Photos then specimens, normalised exactly as the embedder normalises them."""
     images = torch.cat([batch.photos, batch.specimens])
-    return model.encode_image(normalise_batch(images, model.visual.preprocess_cfg))
+    images = normalise_batch(images, model.visual.preprocess_cfg)
+    return model.encode_image(images.contiguous(memory_format=torch.channels_last))
 
 
 def refresh_batch_norm(model: Any, batches: Iterable[Batch], count: int) -> int:
@@ -141,6 +148,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
     torch.manual_seed(options.seed)
     torch.set_num_threads(1)
     model, side = _new_model()
+    model = model.to(memory_format=torch.channels_last)
     tokenizer = open_clip.get_tokenizer(DEFAULT_MODEL)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "logit_scale" not in n]
     rest = [p for n, p in model.named_parameters() if p.ndim < 2 or "logit_scale" in n]
@@ -152,8 +160,8 @@ def train(options: TrainOptions) -> dict[str, Any]:
     loader = DataLoader(
         _Stream(options, side),
         batch_size=None,
-        num_workers=1,
-        prefetch_factor=6,
+        num_workers=options.workers,
+        prefetch_factor=4,
         persistent_workers=True,
     )
     curve: list[dict[str, float]] = []
