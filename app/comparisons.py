@@ -11,6 +11,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,6 +69,17 @@ def true_size(specimen: Specimen | None) -> str:
         "A photo does not show it; measure the impression against the specimen's record "
         "(no size is catalogued for this specimen)."
     )
+
+
+def line_finding(line: dict[str, Any]) -> str:
+    """What one line of a comparison's `lines_read` shows, on the comparison page and in
+    the report: a date or counter varies; a fixed line reads the same on the photo, reads
+    otherwise, or cannot be read there."""
+    if line.get("kind") != "fixed":
+        return f"varies ({line.get('kind')})"
+    if line.get("alike") is None:
+        return "not readable on the photo"
+    return "reads the same" if line.get("alike") else "reads otherwise"
 
 
 def store_comparison(store: ObjectStore, comparison: Comparison) -> StoredComparison:

@@ -18,7 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from app.comparisons import true_size
+from app.comparisons import line_finding, true_size
 from app.core.models import Check, Specimen
 from app.core.storage import ObjectNotFoundError, ObjectStore
 from app.queries import QueryNotFoundError, query_photo
@@ -46,19 +46,11 @@ def _fonts() -> tuple[str, str]:
 
 def _lines_read(lines: list[dict[str, Any]]) -> str:
     """Each line as the specimen and the photo read it, and what that shows."""
-    said = []
-    for line in lines:
-        if line.get("kind") != "fixed":
-            finding = f"varies ({line.get('kind')})"
-        elif line.get("alike") is None:
-            finding = "not readable on the photo"
-        else:
-            finding = "same" if line.get("alike") else "reads otherwise"
-        said.append(
-            f"{escape(str(line.get('specimen')))} / {escape(str(line.get('photo') or '-'))} "
-            f"({finding})"
-        )
-    return "; ".join(said)
+    return "; ".join(
+        f"{escape(str(line.get('specimen')))} / {escape(str(line.get('photo') or '-'))} "
+        f"({line_finding(line)})"
+        for line in lines
+    )
 
 
 def _picture(data: bytes, width_mm: float, outline: list[list[float]] | None = None) -> Image:

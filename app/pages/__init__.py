@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
 
+from app.comparisons import line_finding
 from web import TEMPLATES_DIR
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -17,6 +18,7 @@ def _csrf(request: Request) -> str:
 
 
 templates.env.globals["csrf_token"] = _csrf
+templates.env.filters["line_finding"] = line_finding
 
 
 def pages_router() -> APIRouter:
