@@ -72,12 +72,14 @@ def test_images_that_share_nothing_are_refused() -> None:
         compare_images(WORLD.specimen(0), blank)
 
 
-def with_text(specimen: np.ndarray, text: str, left: float, size: float, weight: int) -> np.ndarray:
-    """A copy of `specimen` with red `text` written across its middle from `left` (a share
-    of the width)."""
+def with_text(
+    specimen: np.ndarray, text: str, left: float, size: float, weight: int, top: float = 0.5
+) -> np.ndarray:
+    """A copy of `specimen` with red `text` written from `left` (a share of the width), its
+    baseline at `top` (a share of the height: across the middle unless told)."""
     altered = specimen.copy()
     height, width = altered.shape[:2]
-    place = (int(width * left), height // 2)
+    place = (int(width * left), int(height * top))
     cv2.putText(altered, text, place, cv2.FONT_HERSHEY_SIMPLEX, size, (20, 30, 160), weight)
     return altered
 
@@ -112,7 +114,7 @@ def test_thresholds_come_from_the_calibration_file_or_default(tmp_path: Path) ->
 
 def test_calibration_keeps_genuine_photos_within_budget_and_catches_the_rest() -> None:
     specimen = WORLD.specimen(3)
-    altered = with_text(specimen, "FAKE", 1 / 4, 1.4, 4)
+    altered = with_text(specimen, "FAKE", 0.1, 2.0, 4, top=0.42)  # between two text lines
     genuine = [compare_images(specimen, transformed(specimen, a, 0.9)) for a in (3.0, -6.0)]
     forged = [compare_images(specimen, transformed(altered, a, 0.9)) for a in (3.0, -6.0)]
     measured = [Measured("copy", False, c, 1.0) for c in genuine] + [

@@ -155,3 +155,20 @@ def test_impression_regions_name_the_variable_parts(world: SyntheticWorld) -> No
     assert {"border", "bcp", "date", "counter"} <= set(impression.regions)
     x0, y0, x1, y1 = impression.regions["date"]
     assert impression.mask[y0:y1, x0:x1].max() > 0.5
+
+
+def test_an_impressions_text_keeps_its_size_in_millimetres_at_every_resolution(
+    world: SyntheticWorld,
+) -> None:
+    """One rubber stamp's impressions share their text's size: a specimen scanned at one
+    resolution and a photo's page at another must not differ in it (whole-pixel font sizes
+    shrunk in steps made a BCP line up to 9% wider at one resolution than at another)."""
+    import datetime as dt
+
+    for design in world.designs[:12]:
+        widths = []
+        for ppm in (8.0, 9.5, 11.0, 12.0, 13.5):
+            impression = render_impression(design, dt.date(2024, 5, 6), 12, ppm)
+            x0, _, x1, _ = impression.regions["bcp"]
+            widths.append((x1 - x0) / ppm)
+        assert max(widths) / min(widths) < 1.02, (design.bcp_name, widths)

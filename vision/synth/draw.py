@@ -141,15 +141,17 @@ def draw_border(
 def _fit_font(
     face: str, text: str, max_width: float, max_height: float, spacing: float
 ) -> tuple[ImageFont.FreeTypeFont, float]:
-    size = int(max_height)
-    while size > 6:
-        f = font(face, size)
+    """The font at the largest size up to `max_height` at which `text` fits `max_width`, and
+    the line's width. Sizes are fractional, so a line keeps its size in millimetres at every
+    resolution: one design's impressions, a specimen scan and a photo, share their text's
+    size, as the impressions of one rubber stamp do (whole-pixel sizes shrunk in 8% steps
+    had a line's width differ by up to 9% between resolutions)."""
+    f = font(face, max_height)
+    width = f.getlength(text) * spacing
+    if width > max_width:
+        f = font(face, max_height * max_width / width)
         width = f.getlength(text) * spacing
-        if width <= max_width:
-            return f, width
-        size = int(size * 0.92)
-    f = font(face, 6)
-    return f, f.getlength(text) * spacing
+    return f, width
 
 
 def draw_text(
@@ -195,12 +197,12 @@ def draw_arc_text(
     region: str,
 ) -> None:
     """Characters along a path (left to right), each upright to the path's left normal."""
-    f = font(face, int(height))
+    f = font(face, height)
     lengths = np.r_[0, np.cumsum(np.hypot(*np.diff(path, axis=0).T))]
     advances = [f.getlength(char) * spacing for char in text]
     total = sum(advances)
     if total > lengths[-1] * 0.95:
-        f = font(face, int(height * lengths[-1] * 0.95 / total))
+        f = font(face, height * lengths[-1] * 0.95 / total)
         advances = [f.getlength(char) * spacing for char in text]
         total = sum(advances)
     position = (lengths[-1] - total) / 2

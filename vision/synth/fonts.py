@@ -54,11 +54,18 @@ def available_scripts() -> tuple[str, ...]:
     return tuple(name for name, filename in SCRIPT_FACES.items() if _find(filename))
 
 
-@lru_cache(maxsize=512)
-def font(face: str, size_px: int) -> ImageFont.FreeTypeFont:
-    """A loaded font by face name (Latin face or script name) and pixel size."""
+SIZE_STEP = 1 / 8  # fractional pixel sizes, in steps a line's width does not notice
+
+
+def font(face: str, size_px: float) -> ImageFont.FreeTypeFont:
+    """A loaded font by face name (Latin face or script name) and pixel size (fractional)."""
+    return _font(face, max(4.0, round(size_px / SIZE_STEP) * SIZE_STEP))
+
+
+@lru_cache(maxsize=1024)
+def _font(face: str, size_px: float) -> ImageFont.FreeTypeFont:
     filename = LATIN_FACES.get(face) or SCRIPT_FACES.get(face)
     path = _find(filename) if filename else None
     if path is None:
         raise LookupError(f"font face {face!r} is not installed")
-    return ImageFont.truetype(str(path), size=max(4, size_px))
+    return ImageFont.truetype(str(path), size=size_px)
