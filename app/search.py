@@ -373,10 +373,9 @@ def settle_twins(
     settle = len(meeting) >= 2
     if not settle:
         meeting = verified[:2]
-    ranked, twins, frames = scored, TwinEvidence(), {}
+    ranked, twins = scored, TwinEvidence()
     if len(meeting) >= 2:
         met = head_to_head(query_ink, [contender for _, contender in meeting], alignments)
-        frames = {m.specimen_id: frame for (m, _), frame in zip(meeting, met.frames, strict=True)}
         if settle:
             first = int(np.argmax(met.preference()))
             winner = meeting[first][0]
@@ -385,9 +384,7 @@ def settle_twins(
         else:  # the order stands; only how clearly the first verified result wins
             twins = met.evidence(0)
     top = next((contender for m, contender in verified if m is ranked[0]), None)
-    word = (
-        weakest_word(query_ink, top, frames.get(ranked[0].specimen_id)) if top is not None else 0.0
-    )
+    word = weakest_word(query_ink, top) if top is not None else 0.0
     return ranked, replace(twins, word=word)
 
 

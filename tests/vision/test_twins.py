@@ -20,6 +20,7 @@ from vision.verify import align
 
 WORLD = SyntheticWorld(seed=3, specimens=40)
 TWINS = [(4, 5), (6, 7), (8, 9)]  # entry and exit stamps of one BCP, told apart by a word
+MADE_UP = "TERAVANHOLMAR"  # letters of a made-up place name
 
 
 def features_of(rgb: np.ndarray) -> StampFeatures:
@@ -122,13 +123,23 @@ def test_a_stamp_not_in_the_library_looks_less_like_the_first_result_where_rival
     assert np.mean(gaps) > 0.1, gaps
 
 
-def test_a_stamp_naming_another_bcp_looks_less_like_the_specimen_in_its_weakest_word() -> None:
+@pytest.mark.parametrize(
+    ("indices", "layout"),
+    [((6, 8, 12), "stack"), ((16, 24, 28), "arc")],
+    ids=["name on a straight line", "name along the rim"],
+)
+def test_a_stamp_naming_another_bcp_looks_less_like_the_specimen_in_its_weakest_word(
+    indices: tuple[int, ...], layout: str
+) -> None:
     """No rival at all: a made-up BCP name in a library design looks like the specimen
-    everywhere but in the name; a photo of the design itself looks like it in every word."""
+    everywhere but in the name, whether the name runs straight or along the rim of a round
+    stamp; a photo of the design itself looks like it in every word."""
+    assert {WORLD.designs[i].style.layout for i in indices} == {layout}
     gaps = []
-    for index in (6, 8, 12):
+    for index in indices:
         design = WORLD.designs[index]
-        made_up = replace(design, design_id="made-up", bcp_name="TERAVAN HOLMAR")
+        place, rest = design.bcp_name.split(" ", 1)  # another place of as many letters
+        made_up = replace(design, design_id="made-up", bcp_name=f"{MADE_UP[: len(place)]} {rest}")
         specimen = crop(WORLD.specimen(index), specimen_box(WORLD.specimen(index)))
         features = stamp_features(specimen)
         features = replace(features, variable=variable_lines([(specimen, features.ink)])[0])
