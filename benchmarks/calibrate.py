@@ -208,7 +208,7 @@ def fit_thresholds(measured: list[Measured]) -> tuple[Thresholds, dict[str, Any]
     grids = {
         "text_departure": (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, NEVER),
         "date_format": (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, NEVER),
-        "text_scale": (0.06, 0.07, 0.08, 0.09, 0.1, 0.12, 0.15, NEVER),
+        "text_scale": (0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.12, 0.15, NEVER),
         "ink_angle": (6.0, 8.0, 10.0, 13.0, 17.0),
     }
     values = {
@@ -235,7 +235,7 @@ def fit_thresholds(measured: list[Measured]) -> tuple[Thresholds, dict[str, Any]
     for content, parts, (size, shift), line in itertools.product(
         (0.08, 0.35, 0.55, NEVER),
         (0, 2, 3),
-        ((0.1, 0.6), (0.15, 1.0), (0.2, 1.6), (NEVER, NEVER)),  # line size, place
+        ((0.06, 0.4), (0.1, 0.6), (0.15, 1.0), (0.2, 1.6), (NEVER, NEVER)),  # line size, place
         (0.1, 0.45, 0.5, 0.6, 0.7, NEVER),
     ):
         regions = Thresholds(
