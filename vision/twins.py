@@ -142,14 +142,17 @@ def _frame(query_ink: NDArray[np.uint8], contender: Contender) -> _Frame:
     ink = _small(contender.features.ink)
     to_frame = _TO_SMALL @ contender.query_to_specimen
     query, covered = _warp(query_ink.astype(np.float32), to_frame, ink.shape)
-    return _Frame(_normalised(ink), _normalised(query), covered, _variable(contender, ink.shape))
+    variable = _variable(contender.features, ink.shape)
+    return _Frame(_normalised(ink), _normalised(query), covered, variable)
 
 
-def _variable(contender: Contender, shape: tuple[int, ...]) -> NDArray[np.bool_]:
-    known = contender.features.variable
-    if known is None:
+def _variable(
+    features: StampFeatures, shape: tuple[int, ...], scale: float = SCALE
+) -> NDArray[np.bool_]:
+    """Where a specimen's variable lines (date, counter) lie, at `scale` of the working size."""
+    if features.variable is None:
         return np.zeros(shape[:2], dtype=bool)
-    return lines_mask(known, shape, SCALE)
+    return lines_mask(features.variable, shape, scale)
 
 
 def _piece_correlations(
@@ -366,12 +369,7 @@ def _word_labels(features: StampFeatures) -> tuple[NDArray[np.int32], int]:
     at the working size over their letters' boxes; letters of its variable lines (date,
     counter) are left out."""
     labels = np.zeros(features.ink.shape, np.int32)
-    variable = (
-        lines_mask(features.variable, features.ink.shape, 1.0)
-        if features.variable is not None
-        else np.zeros(features.ink.shape, bool)
-    )
-    found = words(features.ink, leave_out=variable)
+    found = words(features.ink, leave_out=_variable(features, features.ink.shape, 1.0))
     pad = np.array([-WORD_PAD_PX, -WORD_PAD_PX, WORD_PAD_PX, WORD_PAD_PX])
     for number, letters in enumerate(found, 1):
         for x0, y0, x1, y1 in np.maximum(letters + pad, 0):
