@@ -193,3 +193,22 @@ def test_a_lone_letter_of_a_rim_is_not_shown() -> None:
     assert fields.text_similarity("AB", "ab") == 1.0
     assert fields.text_similarity("", "") == 1.0
     assert fields.text_similarity("ABCD", "ABXD") == 0.75
+
+
+def test_words_follow_a_rim_and_a_beaded_border_is_none() -> None:
+    """A round stamp's BCP name along its rim is found as words whose letters climb with the
+    arc; the beads of a beaded border, as alike as letters are not, are no word."""
+    inking = dt.date(2024, 3, 9), 17
+    arc = fields.words(stamp_features(specimen_crop(16, *inking)).ink)  # ISULGAN RAILWAY STATION
+    climbing = [
+        word
+        for word in arc
+        if np.ptp((word[:, 1] + word[:, 3]) / 2)
+        > 3 * np.median(np.maximum(word[:, 2] - word[:, 0], word[:, 3] - word[:, 1]))
+    ]
+    assert len(climbing) >= 2, arc
+    for design in (8, 16):  # beaded borders, a triangle and a circle
+        assert WORLD.designs[design].style.border == "beaded"
+        for word in fields.words(stamp_features(specimen_crop(design, *inking)).ink):
+            sides = np.concatenate([word[:, 2] - word[:, 0], word[:, 3] - word[:, 1]])
+            assert np.ptp(sides) > 2, word  # not round marks of one size
