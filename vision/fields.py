@@ -107,11 +107,17 @@ def _same_line(boxes: NDArray[np.int64]) -> NDArray[np.bool_]:
     shorter = np.minimum(heights[:, None], heights[None, :])
     centres = boxes[:, 1] + boxes[:, 3]
     level = np.abs(centres[:, None] - centres[None, :]) / 2
-    gap = np.maximum(boxes[:, None, 0], boxes[None, :, 0]) - np.minimum(
-        boxes[:, None, 2], boxes[None, :, 2]
-    )
     return np.asarray(
-        (taller <= 1.5 * shorter) & (level <= 0.3 * taller) & (gap <= LINE_GAP * taller)
+        (taller <= 1.5 * shorter) & (level <= 0.3 * taller) & (_gaps(boxes, 0) <= LINE_GAP * taller)
+    )
+
+
+def _gaps(boxes: NDArray[np.int64], axis: int) -> NDArray[np.int64]:
+    """The gap between each pair of boxes (x0, y0, x1, y1 rows) along an axis (0: x, 1: y);
+    negative where they overlap along it."""
+    low, high = boxes[:, axis], boxes[:, axis + 2]
+    return np.asarray(
+        np.maximum(low[:, None], low[None, :]) - np.minimum(high[:, None], high[None, :])
     )
 
 
@@ -160,12 +166,7 @@ def words(
     # a tilted letter's box is wider than it is tall: its size is the larger side
     size = np.maximum(characters[:, 2] - characters[:, 0], characters[:, 3] - characters[:, 1])
     larger = np.maximum(size[:, None], size[None, :])
-    gaps = [
-        np.maximum(characters[:, None, lo], characters[None, :, lo])
-        - np.minimum(characters[:, None, hi], characters[None, :, hi])
-        for lo, hi in ((0, 2), (1, 3))
-    ]
-    close = np.maximum(*gaps) <= WORD_GAP * larger
+    close = np.maximum(_gaps(characters, 0), _gaps(characters, 1)) <= WORD_GAP * larger
     alike = larger <= 1.6 * np.minimum(size[:, None], size[None, :])
     return [
         characters[held]
