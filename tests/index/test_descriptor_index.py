@@ -29,3 +29,26 @@ def test_votes_find_a_specimen_from_its_noisy_descriptors(specimens: int) -> Non
     votes = index.neighbours(noisy.astype(np.uint8)).votes()
     assert max(votes, key=votes.__getitem__) == 7
     assert len(index) == specimens * 300
+
+
+def test_every_near_twin_gets_correspondences_though_more_share_a_descriptor_than_vote() -> None:
+    """Sixteen designs share one set of marks (a font, a border): each query descriptor's ten
+    nearest cannot hold all of them, yet verification of any one needs its own pairs; a
+    design that shares nothing gets none, however far down the neighbour lists it lies."""
+    rng = np.random.default_rng(1)
+    shared = descriptors(rng, 200)
+    family = {
+        specimen_id: np.clip(shared.astype(int) + rng.integers(-2, 3, shared.shape), 0, 255)
+        for specimen_id in range(1, 17)
+    }
+    library = {i: d.astype(np.uint8) for i, d in family.items()} | {17: descriptors(rng, 200)}
+    index = DescriptorIndex()
+    index.bulk_load(list(library.items()))
+    query = np.clip(shared.astype(int) + rng.integers(-2, 3, shared.shape), 0, 255)
+    neighbours = index.neighbours(query.astype(np.uint8))
+
+    for specimen_id in family:
+        rows, keypoints = neighbours.correspondences(specimen_id)
+        assert len(rows) >= 0.9 * len(shared)
+        assert np.mean(rows == keypoints) >= 0.9  # descriptor i of the query is keypoint i
+    assert len(neighbours.correspondences(17)[0]) == 0
