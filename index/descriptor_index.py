@@ -61,9 +61,7 @@ class Neighbours:
         close = (specimen >= 0) & (distance <= best * CLOSE + 1e-6) & (distance < MAX_DISTANCE)
         first = close.copy()
         for column in range(1, specimen.shape[1]):
-            earlier = (specimen[:, :column] == specimen[:, column : column + 1]) & close[
-                :, :column
-            ]
+            earlier = (specimen[:, :column] == specimen[:, column : column + 1]) & close[:, :column]
             first[:, column] &= ~earlier.any(axis=1)
         rank = np.cumsum(first, axis=1)
         weights = np.where(first, 1.0 / np.maximum(rank, 1), 0.0)
