@@ -27,7 +27,7 @@ VOTERS = 10  # each query descriptor's nearest library descriptors that may vote
 NEIGHBOURS = 60
 CLOSE = 1.5  # a neighbour votes when its distance is within this factor of the best
 # a neighbour further than this factor of a descriptor's best is no correspondence; near-twins'
-# copies of one mark lie up to twice as far as the best (on validation world 7777, 3 keeps as
+# copies of one mark can lie over twice as far as the best (on validation world 7777, 3 keeps as
 # many right designs verified as no limit, 1.5 loses a tenth of the hard photos')
 PAIRED = 3.0
 MAX_DISTANCE = 0.5  # squared RootSIFT distance beyond which a neighbour is no match
