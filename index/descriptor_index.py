@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 import faiss
 import numpy as np
@@ -43,6 +44,12 @@ def root_sift(descriptors: NDArray[np.uint8]) -> NDArray[np.float32]:
     return np.sqrt(values).astype(np.float32)
 
 
+def _near(distance: NDArray[np.float32], factor: float) -> NDArray[np.bool_]:
+    """Neighbours within `factor` of their descriptor's best distance and near enough to match
+    at all (`distance`: Q x K, nearest first)."""
+    return np.asarray((distance <= distance[:, :1] * factor + 1e-6) & (distance < MAX_DISTANCE))
+
+
 @dataclass(frozen=True)
 class Neighbours:
     """For each query descriptor, its nearest library descriptors."""
@@ -56,9 +63,8 @@ class Neighbours:
 
         The r-th distinct close specimen among a descriptor's VOTERS nearest gets 1/r.
         """
-        specimen, distance = self.specimen[:, :VOTERS], self.distance[:, :VOTERS]
-        best = distance[:, :1]
-        close = (specimen >= 0) & (distance <= best * CLOSE + 1e-6) & (distance < MAX_DISTANCE)
+        specimen = self.specimen[:, :VOTERS]
+        close = (specimen >= 0) & _near(self.distance[:, :VOTERS], CLOSE)
         first = close.copy()
         for column in range(1, specimen.shape[1]):
             earlier = (specimen[:, :column] == specimen[:, column : column + 1]) & close[:, :column]
@@ -74,13 +80,14 @@ class Neighbours:
         when it lies within PAIRED of the descriptor's best neighbour's distance. Down a long
         neighbour list, a small library's every specimen turns up at some distance; those
         pairs would only bury the good ones under outliers."""
-        rows, cols = np.nonzero(
-            (self.specimen == specimen_id)
-            & (self.distance <= self.distance[:, :1] * PAIRED + 1e-6)
-            & (self.distance < MAX_DISTANCE)
-        )
+        rows, cols = np.nonzero((self.specimen == specimen_id) & self._paired)
         first = np.unique(rows, return_index=True)[1]
         return rows[first].astype(np.int64), self.keypoint[rows[first], cols[first]]
+
+    @cached_property
+    def _paired(self) -> NDArray[np.bool_]:
+        """Which neighbours may pair: the same for every candidate a search verifies."""
+        return _near(self.distance, PAIRED)
 
 
 class DescriptorIndex:
