@@ -33,12 +33,20 @@ from vision.pipeline import (
     FusionWeights,
     Ranked,
     Timings,
+    caveats,
     decide,
     fused_score,
     prior_score,
     vectorise,
 )
-from vision.twins import Contender, OwnAlignments, TwinEvidence, head_to_head, weakest_word
+from vision.twins import (
+    Contender,
+    OwnAlignments,
+    TwinEvidence,
+    coverage,
+    head_to_head,
+    weakest_word,
+)
 from vision.verify import Verification, verify
 
 log = logging.getLogger(__name__)
@@ -96,6 +104,7 @@ class SearchOutcome:
     twins: TwinEvidence = field(default_factory=TwinEvidence)  # how the first beat its rivals
     # where the first result's specimen lies on the photo (4 corners), when it was verified
     outline: list[tuple[float, float]] | None = None
+    caveats: list[str] = field(default_factory=list)  # see vision.pipeline.caveats
 
 
 def load_decision(embedder: Embedder) -> tuple[FusionWeights, DecisionModel]:
@@ -325,6 +334,7 @@ class SearchEngine:
             others=others,
             twins=twins,
             outline=outline,
+            caveats=caveats(ranked, twins, self.decision_model),
         )
 
     def search_bytes(
@@ -385,8 +395,12 @@ def settle_twins(
         else:  # the order stands; only how clearly the first verified result wins
             twins = met.evidence(0)
     top = next((contender for m, contender in verified if m is ranked[0]), None)
-    word = weakest_word(query_ink, top) if top is not None else 0.0
-    return ranked, replace(twins, word=word)
+    if top is None:
+        return ranked, twins
+    covered, unexplained = coverage(query_ink, top)
+    return ranked, replace(
+        twins, word=weakest_word(query_ink, top), covered=covered, unexplained=unexplained
+    )
 
 
 def write_decision(

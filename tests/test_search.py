@@ -136,6 +136,26 @@ def test_the_answer_outlines_the_stamp_it_is_about(library: Any) -> None:
     overlap = max(0, min(x1, x + w) - max(x0, x)) * max(0, min(y1, y + h) - max(y0, y))
     union = (x1 - x0) * (y1 - y0) + w * h - overlap
     assert overlap / union > 0.6
+    # the box holds the other stamp too: the officer is told to crop to the one checked
+    assert "other_ink" in body["caveats"] and body["decision"] != "match"
+
+
+def test_a_photo_showing_part_of_a_stamp_is_no_match_and_says_so(library: Any) -> None:
+    """Cut through the middle, a scan still finds its design first, but the answer is not a
+    match: the half not shown may hold the very name that tells it from another stamp."""
+    client, ids, _ = library
+    query = WORLD.query_of(3, "scan", 11)
+    x0, y0 = query.photo.stamp_quad.min(axis=0).clip(0).astype(int)
+    x1, y1 = query.photo.stamp_quad.max(axis=0).astype(int)
+    whole = search(client, encode_jpeg(query.photo.rgb), crop=f"{x0},{y0},{x1 - x0},{y1 - y0}")
+    half = search(
+        client, encode_jpeg(query.photo.rgb), crop=f"{x0},{y0},{(x1 - x0) // 2},{y1 - y0}"
+    )
+    assert whole.json()["matches"][0]["specimen_id"] == ids[3]
+    assert "part_shown" not in whole.json()["caveats"]
+    body = half.json()
+    assert body["matches"][0]["specimen_id"] == ids[3] and body["matches"][0]["verified"]
+    assert body["caveats"] == ["part_shown"] and body["decision"] != "match"
 
 
 def test_a_non_image_is_refused(library: Any) -> None:

@@ -60,6 +60,8 @@ RULE = CHAR_HEIGHT[1]  # a straight stroke longer than a letter can be is a rule
 LINE_GAP = 1.5  # words of one line are at most this many character heights apart
 WORD_GAP = 0.45  # letters of one word are at most this many letter sizes apart (a space is more)
 MIN_WORD_LETTERS = 3
+RUN_TOGETHER = 1.5  # a blob this many times wider than tall is letters run together
+CONVEX = 0.85  # a mark filling this much of its convex hull may be a bead, not a letter
 READ_HEIGHT = 48  # pixels of text height Tesseract reads best at
 READ_SIDE = 3 * WORK_SIDE  # lines are read from the specimen at most this large
 PAD = 0.3  # of a line's height, around it, both for reading and for the mask
@@ -163,27 +165,40 @@ def words(
     if leave_out is not None:
         centres = (characters[:, :2] + characters[:, 2:]) // 2
         characters = characters[~leave_out[centres[:, 1], centres[:, 0]]]
-    # a tilted letter's box is wider than it is tall: its size is the larger side
-    size = np.maximum(characters[:, 2] - characters[:, 0], characters[:, 3] - characters[:, 1])
+    # a tilted letter's box is wider than it is tall: its size is the larger side; but a blob
+    # much wider than tall is letters run together (small bold type), as tall as one letter
+    widths, heights = characters[:, 2] - characters[:, 0], characters[:, 3] - characters[:, 1]
+    size = np.where(widths > RUN_TOGETHER * heights, heights, np.maximum(widths, heights))
     larger = np.maximum(size[:, None], size[None, :])
     close = np.maximum(_gaps(characters, 0), _gaps(characters, 1)) <= WORD_GAP * larger
     alike = larger <= 1.6 * np.minimum(size[:, None], size[None, :])
     return [
         characters[held]
         for held in _groups(close & alike)
-        if len(held) >= MIN_WORD_LETTERS and not _beads(characters[held])
+        if len(held) >= MIN_WORD_LETTERS and not _beads(ink, characters[held])
     ]
 
 
-def _beads(blobs: NDArray[np.int64]) -> bool:
-    """Whether blobs are a run of one square mark (a beaded or dotted border), not letters:
-    a word's letters differ in width."""
+def _beads(ink: NDArray[np.uint8], blobs: NDArray[np.int64]) -> bool:
+    """Whether blobs are a run of one mark (a beaded or dotted border), not letters: marks
+    of one size, each convex (a dot or a square fills its own hull; a letter leaves much of
+    it blank, O its hole). Judged by size alone, letters of a small capital font were beads
+    (HUAYTAO: nine pixels square each)."""
     widths, heights = blobs[:, 2] - blobs[:, 0], blobs[:, 3] - blobs[:, 1]
-    return bool(
+    if not (
         np.std(widths) <= 0.15 * np.mean(widths)
         and np.std(heights) <= 0.15 * np.mean(heights)
         and np.all(np.abs(widths - heights) <= 0.3 * np.maximum(widths, heights))
-    )
+    ):
+        return False
+    for x0, y0, x1, y1 in blobs:
+        mark = ink[y0:y1, x0:x1]
+        inked = (mark >= 0.5 * float(mark.max())).astype(np.uint8)
+        hull = np.zeros_like(inked)
+        cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(inked)), 1)
+        if inked.sum() < CONVEX * hull.sum():
+            return False
+    return True
 
 
 def _read(*groups: list[NDArray[np.uint8]]) -> list[list[str]]:

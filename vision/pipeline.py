@@ -85,7 +85,7 @@ class FusionWeights:
     unverified_penalty: float = 0.5
 
 
-FEATURES = 8  # what `decision_features` measures of a ranked shortlist
+FEATURES = 10  # what `decision_features` measures of a ranked shortlist
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,14 @@ class DecisionModel:
 
     Features of a ranked shortlist: best fused score, its margin over the second, its edge
     agreement, log inliers, whether it verified, and, where it differs from its rivals
-    (near-twins), its narrowest win and how little the photo looked like it there, and how
-    well the photo looks like it in its least alike word. Fitted on a validation world.
+    (near-twins), its narrowest win and how little the photo looked like it there, how
+    well the photo looks like it in its least alike word, how much of it the searched box
+    shows and how much of the box's ink lies outside it. Fitted on a validation world.
+
+    Besides the probability, a match needs the photo to show nearly all of the specimen
+    (`min_covered`) and to look like it in every word (`min_word`): a sum of evidence lets a
+    strong score stand in for a name that was never seen, or one that reads otherwise. Both
+    are set, not fitted (on two validation worlds the best pair differed between them).
     """
 
     coefficients: tuple[float, ...] = (0.0,) * FEATURES
@@ -104,6 +110,16 @@ class DecisionModel:
     scale: tuple[float, ...] = (1.0,) * FEATURES
     match: float = 2.0  # probability at or above which the first result is called a match
     no_match: float = -1.0  # probability below which no genuine specimen matches
+    min_word: float = 0.6  # the photo's correlation with the specimen in its weakest word
+    min_covered: float = 0.9  # share of the specimen's ink the searched box shows
+
+    def admits(self, first: Ranked, evidence: TwinEvidence) -> bool:
+        """Whether the first result may be called a match at all, whatever its probability."""
+        return (
+            first.verified
+            and evidence.word >= self.min_word
+            and evidence.covered >= self.min_covered
+        )
 
     def probability(self, features: NDArray[np.float64]) -> float:
         z = (features - np.array(self.mean)) / np.array(self.scale)
@@ -135,6 +151,8 @@ def decision_features(ranked: list[Ranked], twins: TwinEvidence) -> NDArray[np.f
             twins.margin,
             twins.likeness,
             twins.word,
+            twins.covered,
+            twins.unexplained,
         ]
     )
 
@@ -154,6 +172,28 @@ def fused_score(prior: float, verification: Verification | None, weights: Fusion
     )
 
 
+# share of the searched box's ink outside the first result from which the officer is told
+# that the box holds another impression (the decision weighs the share itself)
+OTHER_INK = 0.3
+
+
+def caveats(ranked: list[Ranked], twins: TwinEvidence, model: DecisionModel) -> list[str]:
+    """What the officer can act on about a verified first result: the box shows only part
+    of its specimen (`part_shown`: photograph or crop the whole stamp), the photo does not
+    look like it in one of its words (`word_differs`: read the name), or the box holds much
+    ink besides it (`other_ink`: another impression; crop to the stamp being checked)."""
+    if not ranked or not ranked[0].verified:
+        return []
+    found = []
+    if twins.covered < model.min_covered:
+        found.append("part_shown")
+    if twins.word < model.min_word:
+        found.append("word_differs")
+    if twins.unexplained >= OTHER_INK:
+        found.append("other_ink")
+    return found
+
+
 def decide(ranked: list[Ranked], twins: TwinEvidence, model: DecisionModel) -> tuple[str, float]:
     """`match`, `uncertain` or `no_match` for a ranked shortlist, and the model's probability."""
     if not ranked:
@@ -161,6 +201,6 @@ def decide(ranked: list[Ranked], twins: TwinEvidence, model: DecisionModel) -> t
     probability = model.probability(decision_features(ranked, twins))
     if probability < model.no_match:
         return "no_match", probability
-    if ranked[0].verified and probability >= model.match:
+    if model.admits(ranked[0], twins) and probability >= model.match:
         return "match", probability
     return "uncertain", probability

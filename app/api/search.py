@@ -38,6 +38,13 @@ class MatchPublic(BaseModel):
     thumbnail_url: str
 
 
+CAVEATS = (
+    "what to act on about the first match: part_shown (the box shows only part of its "
+    "specimen), word_differs (the photo does not look like it in one of its words), "
+    "other_ink (the box holds another impression besides it)"
+)
+
+
 class StampResults(BaseModel):
     """The result set of one more impression on the same photo."""
 
@@ -46,6 +53,7 @@ class StampResults(BaseModel):
     confidence: float
     matches: list[MatchPublic]
     outline: list[tuple[float, float]] | None = None
+    caveats: list[str] = Field(default_factory=list, description=CAVEATS)
 
 
 class SearchResponse(BaseModel):
@@ -58,6 +66,7 @@ class SearchResponse(BaseModel):
         description="where the first match's specimen lies on the photo: its four corners "
         "(x, y), when verified; the stamp the answer is about, even when the box held two",
     )
+    caveats: list[str] = Field(default_factory=list, description=CAVEATS)
     timings_ms: dict[str, float]
     other_stamps: list[Box] = Field(
         default_factory=list,
@@ -193,6 +202,7 @@ def search_photo(
         matches=public_matches(session, outcome.matches),
         crop=outcome.box,
         outline=outcome.outline,
+        caveats=outcome.caveats,
         timings_ms=rounded_timings(outcome.timings_ms),
         other_stamps=outcome.others,
     )
@@ -204,6 +214,7 @@ def search_photo(
                 StampResults(
                     crop=found.box,
                     outline=found.outline,
+                    caveats=found.caveats,
                     decision=found.decision,
                     confidence=found.confidence,
                     matches=public_matches(session, found.matches),

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from app.search import Match, load_decision
-from benchmarks.calibrate import FALSE_MATCH_BUDGET, fit_decision
+from benchmarks.calibrate import FALSE_MATCH_BUDGET, VALIDATION_SEEDS, fit_decision, held_out
 from benchmarks.harness import QueryRecord, searched_impressions
 from vision.pipeline import DecisionModel, FusionWeights, decide
 from vision.synth.world import SyntheticWorld
@@ -28,6 +28,11 @@ def record(
     return QueryRecord("phone", truth, shortlist, "uncertain", {}, twins)
 
 
+def seen(margin: float, likeness: float) -> TwinEvidence:
+    """Near-twin evidence of a first result shown whole and alike in every word."""
+    return TwinEvidence(margin, likeness, word=0.8, covered=1.0)
+
+
 def test_the_decision_learns_what_near_twins_tell() -> None:
     """Another BCP first: a narrow win over the right design. A stamp not in the library:
     a clear win over the rival (it looks even less like that one) but little likeness to the
@@ -35,13 +40,13 @@ def test_the_decision_learns_what_near_twins_tell() -> None:
     rng = np.random.default_rng(0)
 
     def twins(margin: tuple[float, float], likeness: tuple[float, float]) -> TwinEvidence:
-        return TwinEvidence(float(rng.uniform(*margin)), float(rng.uniform(*likeness)))
+        return seen(float(rng.uniform(*margin)), float(rng.uniform(*likeness)))
 
     right = [record(10 * i, 10 * i, twins((0.6, 1.8), (0.55, 0.9)), rng) for i in range(150)]
     wrong = [record(10 * i + 1, 10 * i, twins((-0.4, 0.5), (0.3, 0.8)), rng) for i in range(100)]
     unknown = [record(None, 10 * i, twins((0.6, 1.8), (-0.1, 0.45)), rng) for i in range(150)]
     model, evidence = fit_decision(right + wrong + unknown, FusionWeights())
-    assert model.coefficients[-3] > 0 and model.coefficients[-2] > 0  # margin, likeness
+    assert model.coefficients[5] > 0 and model.coefficients[6] > 0  # margin, likeness
     decisions = [
         decide([m.evidence() for m in r.shortlist], r.twins, model)[0]
         for r in right + wrong + unknown
@@ -57,17 +62,17 @@ def test_the_decision_learns_what_near_twins_tell() -> None:
 
 
 def test_a_decision_calibrated_on_other_features_calls_nothing_a_match() -> None:
-    """A sidecar written before the decision weighed the photo's likeness to the first result
-    in its weakest word has seven coefficients: it is refused (nothing is a match until
-    `stamplib calibrate` runs), never misread."""
-    stale = {"coefficients": [1.0] * 7, "mean": [0.0] * 7, "scale": [1.0] * 7, "match": 0.5}
+    """A sidecar written before the decision weighed how much of the first result the box
+    shows has eight coefficients: it is refused (nothing is a match until `stamplib
+    calibrate` runs), never misread."""
+    stale = {"coefficients": [1.0] * 8, "mean": [0.0] * 8, "scale": [1.0] * 8, "match": 0.5}
     embedder = SimpleNamespace(model_id="stamplib-stamp", sidecar={"decision": {"model": stale}})
     _, model = load_decision(embedder)  # type: ignore[arg-type]
     assert model == DecisionModel()
-    current = {**stale, "coefficients": [1.0] * 8, "mean": [0.0] * 8, "scale": [1.0] * 8}
+    current = {**stale, "coefficients": [1.0] * 10, "mean": [0.0] * 10, "scale": [1.0] * 10}
     embedder.sidecar = {"decision": {"model": current}}
     _, model = load_decision(embedder)  # type: ignore[arg-type]
-    assert model.match == 0.5 and len(model.coefficients) == 8
+    assert model.match == 0.5 and len(model.coefficients) == 10
 
 
 def test_a_genuine_stamp_searched_instead_of_an_unknown_one_is_not_a_false_match() -> None:
@@ -79,7 +84,7 @@ def test_a_genuine_stamp_searched_instead_of_an_unknown_one_is_not_a_false_match
     rng = np.random.default_rng(1)
 
     def twins() -> TwinEvidence:
-        return TwinEvidence(float(rng.uniform(0.6, 1.8)), float(rng.uniform(0.55, 0.9)))
+        return seen(float(rng.uniform(0.6, 1.8)), float(rng.uniform(0.55, 0.9)))
 
     right = [record(10 * i, 10 * i, twins(), rng) for i in range(150)]
     beside = [
@@ -93,7 +98,7 @@ def test_a_genuine_stamp_searched_instead_of_an_unknown_one_is_not_a_false_match
     merged = replace(beside[0], target_in_box=True)
     assert not merged.right_first()
     wrong = [
-        record(10 * i + 1, 10 * i, TwinEvidence(float(rng.uniform(-0.4, 0.3)), 0.3), rng)
+        record(10 * i + 1, 10 * i, seen(float(rng.uniform(-0.4, 0.3)), 0.3), rng)
         for i in range(100)
     ]
     assert all(r.right_first() for r in beside) and not any(r.right_first() for r in wrong)
@@ -124,3 +129,25 @@ def test_the_impressions_in_a_searched_box_are_the_stamps_it_holds() -> None:
             assert searched_impressions(query, corner, ids) == (False, frozenset())
             return
     raise AssertionError("no neighbour wholly in the first ten unknown photos")
+
+
+def test_stamps_cut_off_at_the_edge_are_never_matched_and_held_out_figures_are_reported() -> None:
+    """Unknown stamps cut off at the photo's edge, their first results as strong as right
+    ones: the photo shows too little of them to be called a match, and right ones still
+    are. The decision fitted on each world alone is judged on the other."""
+    rng = np.random.default_rng(2)
+
+    def world() -> list[QueryRecord]:
+        right = [record(10 * i, 10 * i, seen(1.0, 0.8), rng) for i in range(100)]
+        cut = [record(None, 10 * i, replace(seen(1.0, 0.8), covered=0.5), rng) for i in range(100)]
+        return right + cut
+
+    worlds = [world(), world()]
+    _, evidence = fit_decision(worlds[0] + worlds[1], FusionWeights())
+    assert evidence["genuine_match_rate"] > 0.9
+    assert evidence["phone_match_rate"] == evidence["genuine_match_rate"]
+    assert evidence["unknown_false_match_rate"] == 0.0
+    judgements = held_out(worlds, FusionWeights())
+    assert [j["fitted_on"] for j in judgements] == list(VALIDATION_SEEDS)
+    assert all(j["genuine_match_rate"] > 0.9 for j in judgements)
+    assert all(j["unknown_false_match_rate"] == 0.0 for j in judgements)

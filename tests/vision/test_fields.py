@@ -195,6 +195,18 @@ def test_a_lone_letter_of_a_rim_is_not_shown() -> None:
     assert fields.text_similarity("ABCD", "ABXD") == 0.75
 
 
+def test_small_capitals_alike_in_size_and_letters_run_together_are_words() -> None:
+    """Letters of a small capital font are nearly one size (a beaded border's test on size
+    alone took them for beads), and small bold letters run together into blobs wider than
+    tall; both are words. Most of a straight-line stamp's letter blobs lie in words."""
+    inking = dt.date(2024, 3, 9), 17
+    for design in (10, 18, 36):  # double and single borders, names on straight lines
+        ink = stamp_features(specimen_crop(design, *inking)).ink
+        characters = {tuple(box) for box in fields._characters(ink)}
+        in_words = {tuple(box) for word in fields.words(ink) for box in word.tolist()}
+        assert len(characters & in_words) >= 0.75 * len(characters), design
+
+
 def test_words_follow_a_rim_and_a_beaded_border_is_none() -> None:
     """A round stamp's BCP name along its rim is found as words whose letters climb with the
     arc; the beads of a beaded border, as alike as letters are not, are no word."""

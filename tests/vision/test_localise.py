@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
 from tests.conftest import stamp_image
 from vision.localise import _merge_nested, find_stamps, primary_crop, specimen_box
-from vision.pipeline import DecisionModel, Ranked, decide
+from vision.pipeline import FEATURES, DecisionModel, Ranked, decide
 from vision.synth.world import SyntheticWorld
 from vision.twins import TwinEvidence
 
@@ -48,23 +50,32 @@ def test_a_blank_page_falls_back_to_the_whole_photo() -> None:
 
 def test_decisions_follow_the_model_and_thresholds() -> None:
     # probability rises with the best score only (other coefficients zero)
-    model = DecisionModel(coefficients=(4.0, 0, 0, 0, 0, 0, 0, 0), match=0.9, no_match=0.2)
+    zeros = (0.0,) * (FEATURES - 1)
+    model = DecisionModel(coefficients=(4.0, *zeros), match=0.9, no_match=0.2)
     strong = [Ranked(2.0, 0.9, 80, True), Ranked(0.5, 0.3, 10, True)]
-    met = TwinEvidence()
-    assert decide(strong, met, model)[0] == "match"
+    seen = TwinEvidence(word=0.8, covered=1.0)  # every word alike, the whole stamp shown
+    assert decide(strong, seen, model)[0] == "match"
     unverified = [Ranked(2.0, 0.0, 0, False)]
-    assert decide(unverified, met, model)[0] == "uncertain"  # unverified is never a match
-    assert decide([Ranked(0.0, 0.0, 0, True)], met, model)[0] == "uncertain"
-    assert decide([Ranked(-1.0, 0.0, 0, True)], met, model)[0] == "no_match"
-    assert decide([], met, model) == ("no_match", 0.0)
+    assert decide(unverified, seen, model)[0] == "uncertain"  # unverified is never a match
+    assert decide([Ranked(0.0, 0.0, 0, True)], seen, model)[0] == "uncertain"
+    assert decide([Ranked(-1.0, 0.0, 0, True)], seen, model)[0] == "no_match"
+    assert decide([], seen, model) == ("no_match", 0.0)
+    # however strong the score: not when the photo shows too little of the specimen, or
+    # does not look like it in one of its words
+    assert decide(strong, replace(seen, covered=0.6), model)[0] == "uncertain"
+    assert decide(strong, replace(seen, word=0.3), model)[0] == "uncertain"
     # a first result that does not clearly win over its near-twin is not a match
-    near_twins = DecisionModel(coefficients=(0, 0, 0, 0, 0, 4.0, 0, 0), match=0.9, no_match=0.2)
-    assert decide(strong, TwinEvidence(1.5, 0.8), near_twins)[0] == "match"
-    assert decide(strong, TwinEvidence(0.05, 0.8), near_twins)[0] == "uncertain"
+    near_twins = DecisionModel(coefficients=(0, 0, 0, 0, 0, 4.0, 0, 0, 0, 0), match=0.9)
+    assert decide(strong, replace(seen, margin=1.5), near_twins)[0] == "match"
+    assert decide(strong, replace(seen, margin=0.05), near_twins)[0] == "uncertain"
     # nor one the photo does not look like where it differs from its rivals
-    likeness = DecisionModel(coefficients=(0, 0, 0, 0, 0, 0, 4.0, 0), match=0.9, no_match=0.2)
-    assert decide(strong, TwinEvidence(1.5, 0.8), likeness)[0] == "match"
-    assert decide(strong, TwinEvidence(1.5, 0.1), likeness)[0] == "uncertain"
+    likeness = DecisionModel(coefficients=(0, 0, 0, 0, 0, 0, 4.0, 0, 0, 0), match=0.9)
+    assert decide(strong, replace(seen, likeness=0.8), likeness)[0] == "match"
+    assert decide(strong, replace(seen, likeness=0.1), likeness)[0] == "uncertain"
+    # nor one whose box holds much ink besides it (another impression)
+    beside = DecisionModel((0, 0, 0, 0, 0, 0, 0, 0, 0, -4.0), intercept=4.0, match=0.9)
+    assert decide(strong, replace(seen, unexplained=0.0), beside)[0] == "match"
+    assert decide(strong, replace(seen, unexplained=0.6), beside)[0] == "uncertain"
     assert DecisionModel().match > 1  # uncalibrated: nothing is ever called a match
 
 

@@ -15,7 +15,7 @@ from vision.localise import crop, primary_crop, specimen_box
 from vision.synth.design import StampDesign
 from vision.synth.photo import render_photo, render_specimen
 from vision.synth.world import SyntheticWorld
-from vision.twins import Contender, OwnAlignments, head_to_head, weakest_word
+from vision.twins import Contender, OwnAlignments, coverage, head_to_head, weakest_word
 from vision.verify import align
 
 WORLD = SyntheticWorld(seed=3, specimens=40)
@@ -153,6 +153,34 @@ def test_a_stamp_naming_another_bcp_looks_less_like_the_specimen_in_its_weakest_
             assert words[0] > words[1], (index, split, words)
             gaps.append(words[0] - words[1])
     assert np.mean(gaps) > 0.2, gaps
+
+
+def test_coverage_tells_a_box_that_shows_part_of_the_stamp_or_holds_another() -> None:
+    """A whole impression is covered and explained; a photo cut through the stamp shows only
+    part of the specimen; a box holding another stamp beside it holds ink the specimen does
+    not explain."""
+    design = 6
+    specimen = stamp_features(WORLD.specimen(design))
+    rescan = WORLD.query_of(design, "scan", 7).photo.rgb
+    stamp, _ = primary_crop(rescan)
+    other = crop(WORLD.specimen(20), specimen_box(WORLD.specimen(20)))
+    height = max(stamp.shape[0], other.shape[0])
+    beside = np.full((height, stamp.shape[1] + other.shape[1] + 20, 3), 250, np.uint8)
+    beside[: stamp.shape[0], : stamp.shape[1]] = stamp
+    beside[: other.shape[0], stamp.shape[1] + 20 :] = other
+    measured = {}
+    for name, image in (
+        ("whole", stamp),
+        ("cut", stamp[:, : stamp.shape[1] // 2]),
+        ("beside", beside),
+    ):
+        query = stamp_features(image)
+        to_specimen, _ = align(query, specimen)
+        assert to_specimen is not None, name
+        measured[name] = coverage(query.ink, Contender(specimen, to_specimen))
+    assert measured["whole"][0] > 0.95 and measured["whole"][1] < 0.1, measured
+    assert 0.3 < measured["cut"][0] < 0.75, measured
+    assert measured["beside"][0] > 0.95 and measured["beside"][1] > 0.3, measured
 
 
 def test_a_rival_bearing_the_photos_own_date_does_not_win_on_it() -> None:
