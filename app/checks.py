@@ -43,6 +43,7 @@ def save_check(
         confidence=float(result.get("confidence", 0.0)),
         crop=list(result.get("crop", [])),
         outline=result.get("outline"),
+        caveats=list(result.get("caveats", [])),
         matches=list(result.get("matches", [])),
         comparison=comparison,
         note=note,

@@ -22,6 +22,7 @@ from app.comparisons import line_finding, true_size
 from app.core.models import Check, Specimen
 from app.core.storage import ObjectNotFoundError, ObjectStore
 from app.queries import QueryNotFoundError, query_photo
+from app.search import CAVEAT_TEXT
 from vision.imageio import decode_image, encode_jpeg
 from vision.normalise import resize_max
 
@@ -81,6 +82,7 @@ def render_check(check: Check, store: ObjectStore, specimens: dict[int, Specimen
             f"(confidence {check.confidence:.0%}).",
             sub,
         ),
+        *(Paragraph(escape(CAVEAT_TEXT.get(c, c)), body) for c in check.caveats),
     ]
     pictures = []
     if check.query_kept:

@@ -62,6 +62,15 @@ MAX_STAMPS = 4  # impressions on one photo that a search reports
 # score, meet in pairs; the one the photo sides with most takes first place (see settle_twins).
 TWIN_ROUND = 5
 TWIN_MARGIN = 6.0
+# what the officer is told of each caveat (`vision.pipeline.caveats`), on the page and report
+CAVEAT_TEXT = {
+    "part_shown": "The photo shows only part of the first result's specimen: "
+    "photograph or crop the whole stamp.",
+    "word_differs": "A word of the first result's specimen does not look the same on the "
+    "photo: read the BCP name against it.",
+    "other_ink": "The searched area holds another impression besides the first result: "
+    "crop to the stamp you are checking.",
+}
 
 
 @dataclass(frozen=True, kw_only=True)

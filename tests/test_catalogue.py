@@ -77,8 +77,9 @@ def test_upgrade_head_from_empty_creates_every_table_and_is_idempotent(database_
 
 
 def test_a_check_saved_before_outlines_were_kept_survives_the_upgrade(database_url: str) -> None:
-    """Revision 0006 adds where a check's answer lay on the photo; older checks keep all
-    they had and have no outline; the downgrade drops the column again."""
+    """Revision 0006 adds where a check's answer lay on the photo, 0007 what the officer was
+    told to act on; older checks keep all they had, no outline and no caveats; the
+    downgrade drops the columns again."""
     upgrade_schema(database_url, "0005")
     engine = create_catalogue_engine(database_url)
     with engine.begin() as connection:
@@ -95,6 +96,7 @@ def test_a_check_saved_before_outlines_were_kept_survives_the_upgrade(database_u
     with Session(engine) as session:
         (check,) = session.exec(select(Check)).all()
         assert (check.note, check.crop, check.outline) == ("kept", [1, 2, 3, 4], None)
+        assert check.caveats == []
         check.outline = [[1.5, 2.0], [9.0, 2.0], [9.0, 8.5], [1.5, 8.5]]
         session.add(check)
         session.commit()
@@ -106,7 +108,7 @@ def test_a_check_saved_before_outlines_were_kept_survives_the_upgrade(database_u
         c["name"]
         for c in inspect(create_catalogue_engine(database_url)).get_columns("check_record")
     }
-    assert "outline" not in columns and "note" in columns
+    assert "outline" not in columns and "caveats" not in columns and "note" in columns
 
 
 def test_filters_find_by_country_direction_and_validity(database_url: str) -> None:

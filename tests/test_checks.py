@@ -108,3 +108,21 @@ def test_checks_are_private_and_photos_expire(office: Any, tmp_path: Path) -> No
     assert "retention period" in text
     gone = client.post("/api/v1/checks", json={"query_id": query_id})
     assert gone.status_code == 404 and "gone" in gone.json()["detail"]
+
+
+def test_a_check_keeps_what_the_officer_was_told_to_act_on(office: Any, tmp_path: Path) -> None:
+    """Searched on half the stamp: the check and its report say to photograph it whole."""
+    client, _ = office
+    query = WORLD.query_of(3, "scan", 11)
+    x0, y0 = query.photo.stamp_quad.min(axis=0).clip(0).astype(int)
+    x1, y1 = query.photo.stamp_quad.max(axis=0).astype(int)
+    found = client.post(
+        "/api/v1/search",
+        data={"crop": f"{x0},{y0},{(x1 - x0) // 2},{y1 - y0}"},
+        files={"image": ("q.jpg", encode_jpeg(query.photo.rgb), "image/jpeg")},
+    ).json()
+    assert "part_shown" in found["caveats"]
+    saved = client.post("/api/v1/checks", json={"query_id": found["query_id"]}).json()
+    assert saved["caveats"] == found["caveats"]
+    text, _ = pdf_text_and_images(client.get(saved["report_url"]).content, tmp_path)
+    assert "photograph or crop the whole stamp" in " ".join(text.split())

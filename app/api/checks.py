@@ -39,6 +39,7 @@ class CheckPublic(BaseModel):
     decision: str
     confidence: float
     outline: list[list[float]] | None = None  # where the first match lay on the photo
+    caveats: list[str] = []  # what the officer was told to act on about the first match
     matches: list[dict[str, Any]]
     comparison: dict[str, Any] | None
     note: str

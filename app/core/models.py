@@ -365,6 +365,8 @@ class Check(SQLModel, table=True):
     crop: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # where the first match's specimen lay on the photo (4 corners), when it was verified
     outline: list[list[float]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # what the officer was told to act on about the first match (app.search: caveats)
+    caveats: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     matches: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )

@@ -18,7 +18,7 @@ from app.core.models import Direction, Mode, Specimen
 from app.deps import Identifier, OfficerDep, ServicesDep, SessionDep, read_upload
 from app.pages import templates
 from app.queries import query_photo, query_result
-from app.search import SearchFilters
+from app.search import CAVEAT_TEXT, SearchFilters
 from vision.alignment import AlignmentError
 from vision.imageio import decode_image
 
@@ -79,6 +79,7 @@ async def search_results(
         "matches": result.matches,
         "query_id": result.query_id,
         "cropped": box is not None,
+        "caveat_text": CAVEAT_TEXT,
     }
     return templates.TemplateResponse(request, "partials/results.html", context)
 

@@ -164,3 +164,20 @@ def test_login_page_plugs_in(site: Any) -> None:
     page = client.get("/login")
     assert page.template.name == "pages/login.html"  # type: ignore[attr-defined]
     assert 'autocomplete="current-password"' in page.text
+
+
+def test_results_say_when_the_box_shows_only_part_of_the_stamp(site: Any) -> None:
+    """The officer is told what to do: photograph or crop the whole stamp."""
+    client, ids = site
+    query = WORLD.query_of(3, "scan", 11)
+    x0, y0 = query.photo.stamp_quad.min(axis=0).clip(0).astype(int)
+    x1, y1 = query.photo.stamp_quad.max(axis=0).astype(int)
+    response = client.post(
+        "/search",
+        data={"crop": f"{x0},{y0},{(x1 - x0) // 2},{y1 - y0}"},
+        files={"image": ("q.jpg", encode_jpeg(query.photo.rgb), "image/jpeg")},
+    )
+    assert response.status_code == 200, response.text
+    assert response.context["matches"][0].specimen_id == ids[3]  # type: ignore[attr-defined]
+    assert 'data-caveat="part_shown"' in response.text
+    assert "photograph or crop the whole stamp" in response.text
