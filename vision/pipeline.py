@@ -122,12 +122,20 @@ class DecisionModel:
 
     def admits(self, first: Ranked, evidence: TwinEvidence) -> bool:
         """Whether the first result may be called a match at all, whatever its probability."""
-        return (
-            first.verified
-            and evidence.word >= self.min_word
-            and evidence.covered >= self.min_covered
-            and evidence.unexplained < self.max_unexplained
+        return first.verified and not self.caveats(evidence)
+
+    def caveats(self, evidence: TwinEvidence) -> list[str]:
+        """What keeps a verified first result from being a match, as the officer can act on
+        it: the box shows only part of its specimen (`part_shown`: photograph or crop the
+        whole stamp), the photo does not look like it in one of its words (`word_differs`:
+        read the name), or the box holds much ink besides it (`other_ink`: another
+        impression; crop to the stamp being checked)."""
+        held = (
+            ("part_shown", evidence.covered < self.min_covered),
+            ("word_differs", evidence.word < self.min_word),
+            ("other_ink", evidence.unexplained >= self.max_unexplained),
         )
+        return [name for name, holds in held if holds]
 
     def probability(self, features: NDArray[np.float64]) -> float:
         z = (features - np.array(self.mean)) / np.array(self.scale)
@@ -181,21 +189,8 @@ def fused_score(prior: float, verification: Verification | None, weights: Fusion
 
 
 def caveats(ranked: list[Ranked], twins: TwinEvidence, model: DecisionModel) -> list[str]:
-    """What the officer can act on about a verified first result: the box shows only part
-    of its specimen (`part_shown`: photograph or crop the whole stamp), the photo does not
-    look like it in one of its words (`word_differs`: read the name), or the box holds much
-    ink besides it (`other_ink`: another impression; crop to the stamp being checked). Each
-    keeps the first result from being called a match (`DecisionModel.admits`)."""
-    if not ranked or not ranked[0].verified:
-        return []
-    found = []
-    if twins.covered < model.min_covered:
-        found.append("part_shown")
-    if twins.word < model.min_word:
-        found.append("word_differs")
-    if twins.unexplained >= model.max_unexplained:
-        found.append("other_ink")
-    return found
+    """The caveats about a verified first result (`DecisionModel.caveats`); none otherwise."""
+    return model.caveats(twins) if ranked and ranked[0].verified else []
 
 
 def decide(ranked: list[Ranked], twins: TwinEvidence, model: DecisionModel) -> tuple[str, float]:
