@@ -105,7 +105,8 @@ def fit_decision(
 
     The match threshold lets at most FALSE_MATCH_BUDGET of the wrong first results through,
     counted among all of them: those the model does not admit (`DecisionModel.admits`: too
-    little of the specimen shown, a word unlike it) never are, whatever their probability."""
+    little of the specimen shown, a word unlike it, another impression in the box) never
+    are, whatever their probability."""
     searched = [r for r in records if r.shortlist]
     features = np.stack(
         [decision_features([m.evidence() for m in r.shortlist], r.twins) for r in searched]
@@ -173,8 +174,8 @@ def held_out(worlds: list[list[QueryRecord]], weights: FusionWeights) -> list[di
     expect on a world it has not seen, which the pooled fit's own figures overstate (its
     threshold rests on a few of the highest wrong first results)."""
     judgements = []
-    for i, fitted_on in enumerate(worlds):
-        model, _ = fit_decision(fitted_on, weights)
+    for i, own in enumerate(worlds):
+        model, _ = fit_decision(own, weights)
         others = [r for j, records in enumerate(worlds) if j != i for r in records]
         judgements.append({"fitted_on": VALIDATION_SEEDS[i], **judged(model, others)})
     return judgements
