@@ -41,7 +41,8 @@ class MatchPublic(BaseModel):
 CAVEATS = (
     "what to act on about the first match: part_shown (the box shows only part of its "
     "specimen), word_differs (the photo does not look like it in one of its words), "
-    "other_ink (the box holds another impression besides it)"
+    "other_ink (the box holds another impression besides it); each keeps it from being "
+    "called a match"
 )
 
 
