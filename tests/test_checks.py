@@ -15,7 +15,7 @@ from sqlmodel import Session
 from app.checks import apply_retention
 from app.queries import purge_expired
 from tests.conftest import user_token
-from tests.test_search import WORLD, world_library
+from tests.test_search import WORLD, half_a_stamp, world_library
 from vision.imageio import encode_jpeg
 
 
@@ -113,12 +113,10 @@ def test_checks_are_private_and_photos_expire(office: Any, tmp_path: Path) -> No
 def test_a_check_keeps_what_the_officer_was_told_to_act_on(office: Any, tmp_path: Path) -> None:
     """Searched on half the stamp: the check and its report say to photograph it whole."""
     client, _ = office
-    query = WORLD.query_of(3, "scan", 11)
-    x0, y0 = query.photo.stamp_quad.min(axis=0).clip(0).astype(int)
-    x1, y1 = query.photo.stamp_quad.max(axis=0).astype(int)
+    query, left_half = half_a_stamp()
     found = client.post(
         "/api/v1/search",
-        data={"crop": f"{x0},{y0},{(x1 - x0) // 2},{y1 - y0}"},
+        data={"crop": left_half},
         files={"image": ("q.jpg", encode_jpeg(query.photo.rgb), "image/jpeg")},
     ).json()
     assert "part_shown" in found["caveats"]

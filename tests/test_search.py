@@ -24,7 +24,7 @@ from tests.conftest import signed_in, specimen_upload
 from tests.test_cli import run
 from vision.features import StampFeatures
 from vision.imageio import encode_jpeg, encode_png
-from vision.synth.world import SyntheticWorld
+from vision.synth.world import Query, SyntheticWorld
 
 WORLD = SyntheticWorld(seed=5, specimens=8)
 
@@ -52,6 +52,24 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Any:
     data = tmp_path_factory.mktemp("search")
     with world_library(data) as (client, ids):
         yield client, ids, data
+
+
+def stamp_box(query: Query) -> tuple[int, int, int, int]:
+    """x, y, w, h of the box around a query photo's stamp, within the photo."""
+    x0, y0 = query.photo.stamp_quad.min(axis=0).clip(0).astype(int)
+    x1, y1 = query.photo.stamp_quad.max(axis=0).astype(int)
+    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+
+
+def crop_field(box: tuple[int, int, int, int]) -> str:
+    return ",".join(map(str, box))
+
+
+def half_a_stamp() -> tuple[Query, str]:
+    """A rescan of design 3, and the crop field of its stamp's left half only."""
+    query = WORLD.query_of(3, "scan", 11)
+    x, y, w, h = stamp_box(query)
+    return query, crop_field((x, y, w // 2, h))
 
 
 def search(client: TestClient, photo: bytes, **fields: str) -> Any:
@@ -102,12 +120,9 @@ def test_filters_and_crop(library: Any) -> None:
     filtered = search(client, encode_jpeg(query.photo.rgb), country=other_country).json()
     assert ids[2] not in [m["specimen_id"] for m in filtered["matches"]]
     assert all(m["country"] == other_country for m in filtered["matches"])
-    x0, y0 = query.photo.stamp_quad.min(axis=0).clip(0).astype(int)
-    x1, y1 = query.photo.stamp_quad.max(axis=0).astype(int)
-    cropped = search(
-        client, encode_jpeg(query.photo.rgb), crop=f"{x0},{y0},{x1 - x0},{y1 - y0}"
-    ).json()
-    assert cropped["crop"] == [x0, y0, x1 - x0, y1 - y0]
+    box = stamp_box(query)
+    cropped = search(client, encode_jpeg(query.photo.rgb), crop=crop_field(box)).json()
+    assert cropped["crop"] == list(box)
     assert cropped["matches"][0]["specimen_id"] == ids[2]
     bad = search(client, encode_jpeg(query.photo.rgb), crop="1,2,3")
     assert bad.status_code == 422 and "x,y,w,h" in bad.json()["detail"]
@@ -144,13 +159,9 @@ def test_a_photo_showing_part_of_a_stamp_is_no_match_and_says_so(library: Any) -
     """Cut through the middle, a scan still finds its design first, but the answer is not a
     match: the half not shown may hold the very name that tells it from another stamp."""
     client, ids, _ = library
-    query = WORLD.query_of(3, "scan", 11)
-    x0, y0 = query.photo.stamp_quad.min(axis=0).clip(0).astype(int)
-    x1, y1 = query.photo.stamp_quad.max(axis=0).astype(int)
-    whole = search(client, encode_jpeg(query.photo.rgb), crop=f"{x0},{y0},{x1 - x0},{y1 - y0}")
-    half = search(
-        client, encode_jpeg(query.photo.rgb), crop=f"{x0},{y0},{(x1 - x0) // 2},{y1 - y0}"
-    )
+    query, left_half = half_a_stamp()
+    whole = search(client, encode_jpeg(query.photo.rgb), crop=crop_field(stamp_box(query)))
+    half = search(client, encode_jpeg(query.photo.rgb), crop=left_half)
     assert whole.json()["matches"][0]["specimen_id"] == ids[3]
     assert "part_shown" not in whole.json()["caveats"]
     body = half.json()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_search import WORLD, two_stamps_photo, world_library
+from tests.test_search import WORLD, half_a_stamp, two_stamps_photo, world_library
 from vision.imageio import encode_jpeg, encode_png
 
 
@@ -169,12 +169,10 @@ def test_login_page_plugs_in(site: Any) -> None:
 def test_results_say_when_the_box_shows_only_part_of_the_stamp(site: Any) -> None:
     """The officer is told what to do: photograph or crop the whole stamp."""
     client, ids = site
-    query = WORLD.query_of(3, "scan", 11)
-    x0, y0 = query.photo.stamp_quad.min(axis=0).clip(0).astype(int)
-    x1, y1 = query.photo.stamp_quad.max(axis=0).astype(int)
+    query, left_half = half_a_stamp()
     response = client.post(
         "/search",
-        data={"crop": f"{x0},{y0},{(x1 - x0) // 2},{y1 - y0}"},
+        data={"crop": left_half},
         files={"image": ("q.jpg", encode_jpeg(query.photo.rgb), "image/jpeg")},
     )
     assert response.status_code == 200, response.text
