@@ -25,7 +25,7 @@ from vision.embedder import Embedder
 from vision.features import StampFeatures
 from vision.imageio import ImageLimits, decode_image
 from vision.kept import Kept
-from vision.localise import find_stamps, outline_in_photo
+from vision.localise import PAD, find_stamps, outline_in_photo
 from vision.pipeline import (
     FEATURES,
     Box,
@@ -62,6 +62,11 @@ MAX_STAMPS = 4  # impressions on one photo that a search reports
 # score, meet in pairs; the one the photo sides with most takes first place (see settle_twins).
 TWIN_ROUND = 5
 TWIN_MARGIN = 6.0
+# A found box that shows only part of its first result's specimen is searched again, grown
+# to the specimen's outline, when that grows it by at least this factor of area. On
+# validation world 7777 (200 photos a split) phone photos decided `match` went 129 -> 142,
+# hard 23 -> 30; three phone and five hard boxes that had missed the photo's target held it.
+WIDER = 1.1
 # what the officer is told of each caveat (`vision.pipeline.caveats`), on the page and report
 CAVEAT_TEXT = {
     "part_shown": "The photo shows only part of the first result's specimen: "
@@ -273,13 +278,34 @@ class SearchEngine:
         box: Box | None = None,
         timings: Timings | None = None,
     ) -> SearchOutcome:
+        """Search the impression in `box`, or else the most likely one found on the photo;
+        the others found are offered to search next.
+
+        A box found on the photo may cut its impression short (a faintly inked part apart
+        from the rest); where the first result's specimen, verified, reaches beyond it, the
+        box grows to hold the specimen's outline and the impression is searched whole. A
+        given box is the officer's: it stands, and the caveat `part_shown` says what to do."""
         timings = timings or Timings()
         self.live.follow()
-        others: list[Box] = []
-        if box is None:  # the most likely impression; the others are offered to search next
-            found = [region.box for region in find_stamps(rgb, max_regions=MAX_STAMPS)]
-            box = found[0] if found else (0, 0, rgb.shape[1], rgb.shape[0])
-            others = found[1:]
+        if box is not None:
+            return self._search_box(rgb, box, filters, top_k, timings)
+        found = [region.box for region in find_stamps(rgb, max_regions=MAX_STAMPS)]
+        first = found[0] if found else (0, 0, rgb.shape[1], rgb.shape[0])
+        outcome = self._search_box(rgb, first, filters, top_k, timings)
+        wider = widened(outcome, rgb.shape) if "part_shown" in outcome.caveats else None
+        if wider is not None:
+            outcome = self._search_box(rgb, wider, filters, top_k, timings)
+        outcome.others = [other for other in found[1:] if not mostly_inside(other, outcome.box)]
+        return outcome
+
+    def _search_box(
+        self,
+        rgb: NDArray[np.uint8],
+        box: Box,
+        filters: SearchFilters,
+        top_k: int,
+        timings: Timings,
+    ) -> SearchOutcome:
         query = vectorise(self.embedder, [rgb], [box], timings)[0]
         neighbours = self.descriptors.neighbours(query.features.descriptors)
         ids, similarity, votes = self._candidates(
@@ -340,7 +366,6 @@ class SearchEngine:
             matches=scored[:top_k],
             box=query.box,
             timings_ms=timings.stages,
-            others=others,
             twins=twins,
             outline=outline,
             caveats=caveats(ranked, twins, self.decision_model),
@@ -359,6 +384,31 @@ class SearchEngine:
         rgb = decode_image(data, limits).rgb
         timings.mark("decode")
         return self.search_rgb(rgb, filters, top_k=top_k, box=box, timings=timings)
+
+
+def widened(outcome: SearchOutcome, shape: tuple[int, ...]) -> Box | None:
+    """The searched box grown to hold the first result's outline on the photo (padded as
+    `vision.localise` pads an impression, clipped to the photo); None when there is no
+    outline or the box would grow by less than a tenth."""
+    if outcome.outline is None:
+        return None
+    corners = np.array(outcome.outline)
+    x, y, w, h = outcome.box
+    left, top = np.minimum(corners.min(axis=0), (x, y))
+    right, bottom = np.maximum(corners.max(axis=0), (x + w, y + h))
+    pad = PAD * max(right - left, bottom - top)
+    x0, y0 = max(0, int(left - pad)), max(0, int(top - pad))
+    x1, y1 = min(shape[1], int(right + pad) + 1), min(shape[0], int(bottom + pad) + 1)
+    if (x1 - x0) * (y1 - y0) < WIDER * w * h:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def mostly_inside(inner: Box, outer: Box, share: float = 0.5) -> bool:
+    """Whether at least `share` of box `inner`'s area lies inside box `outer`."""
+    ix = min(inner[0] + inner[2], outer[0] + outer[2]) - max(inner[0], outer[0])
+    iy = min(inner[1] + inner[3], outer[1] + outer[3]) - max(inner[1], outer[1])
+    return max(ix, 0) * max(iy, 0) >= share * inner[2] * inner[3]
 
 
 def settle_twins(

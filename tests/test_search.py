@@ -24,6 +24,7 @@ from tests.conftest import signed_in, specimen_upload
 from tests.test_cli import run
 from vision.features import StampFeatures
 from vision.imageio import encode_jpeg, encode_png
+from vision.localise import find_stamps
 from vision.synth.world import Query, SyntheticWorld
 
 WORLD = SyntheticWorld(seed=5, specimens=8)
@@ -167,6 +168,29 @@ def test_a_photo_showing_part_of_a_stamp_is_no_match_and_says_so(library: Any) -
     body = half.json()
     assert body["matches"][0]["specimen_id"] == ids[3] and body["matches"][0]["verified"]
     assert body["caveats"] == ["part_shown"] and body["decision"] != "match"
+
+
+def test_a_stamp_found_in_pieces_is_searched_whole(library: Any) -> None:
+    """A band of a scanned stamp left uninked splits it into two blobs on the photo; the
+    larger is searched first, its specimen verified reaches beyond that box, and the search
+    is made again on a box holding the whole impression, which is no longer 'part shown'."""
+    client, ids, _ = library
+    query = WORLD.query_of(3, "scan", 11)
+    x, y, w, h = stamp_box(query)
+    photo = query.photo.rgb.copy()
+    band = x + int(0.62 * w)
+    photo[y - 5 : y + h + 5, band : band + int(0.07 * w)] = np.median(
+        photo[y : y + h, x : x + w].reshape(-1, 3), axis=0
+    )
+    first_found = find_stamps(photo)[0].box
+    assert first_found[0] + first_found[2] < x + 0.8 * w  # the localiser's box cuts it
+    body = search(client, encode_png(photo)).json()
+    cx, cy, cw, ch = body["crop"]
+    assert cx <= x + 0.02 * w and cx + cw >= x + 0.98 * w
+    assert cy <= y + 0.02 * h and cy + ch >= y + 0.98 * h
+    assert body["matches"][0]["specimen_id"] == ids[3]
+    assert "part_shown" not in body["caveats"]
+    assert all(other[0] < x or other[0] >= x + w for other in body["other_stamps"])
 
 
 def test_a_non_image_is_refused(library: Any) -> None:

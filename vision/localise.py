@@ -21,6 +21,7 @@ SPECK = 0.002  # ink blobs smaller than this share of a specimen image are dust,
 MAX_INKS = 4  # ink colours told apart on one photo
 SAME_INK_DEG = 12.0  # density directions closer than this are one ink
 STRONG_INK = 0.3  # ink map level of the pixels an ink's colour is read from
+PAD = 0.06  # an impression's box is padded by this share of its longer side
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ def _regions(
             1.0, float(np.hypot((x0 + x1) / 2 / w - 0.5, (y0 + y1) / 2 / h - 0.5)) * 1.6
         )
         score = (bw * bh / (h * w)) ** 0.5 * (0.35 + centrality)
-        pad = int(0.06 * max(bw, bh))
+        pad = int(PAD * max(bw, bh))
         box = (max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad))
         left, top, right, bottom = (round(v / scale) for v in box)
         regions.append(StampRegion((left, top, right - left, bottom - top), score))
