@@ -41,10 +41,12 @@ from vision.pipeline import (
 )
 from vision.twins import (
     Contender,
+    KeptShapes,
     OwnAlignments,
     TwinEvidence,
     coverage,
     head_to_head,
+    shape_of,
     weakest_word,
 )
 from vision.verify import Verification, verify
@@ -166,6 +168,7 @@ class SearchEngine:
         self.weights, self.decision_model = load_decision(embedder)
         self._features: Kept[int, StampFeatures] = Kept(cache_size)
         self.alignments = OwnAlignments()  # near-twins' alignments onto each other
+        self.shapes = KeptShapes(cache_size)  # first results' words and outlines
         self.live = LiveIndex(
             engine=engine,
             store=store,
@@ -211,6 +214,7 @@ class SearchEngine:
         that verification matches the descriptor index, which has taken in the new ones."""
         self._features.drop(None if ids is None else set(ids).__contains__)
         self.alignments.forget(ids)
+        self.shapes.forget(ids)
 
     def _specimen_features(self, ids: list[int]) -> dict[int, StampFeatures]:
         found = self._features.found(ids)
@@ -349,7 +353,9 @@ class SearchEngine:
             )
         scored.sort(key=lambda match: -match.score)
         timings.mark("verify")
-        scored, twins = settle_twins(query.features.ink, scored, features, checks, self.alignments)
+        scored, twins = settle_twins(
+            query.features.ink, scored, features, checks, self.alignments, self.shapes
+        )
         timings.mark("twins")
         ranked = [m.evidence() for m in scored]
         decision, confidence = decide(ranked, twins, self.decision_model)
@@ -423,6 +429,7 @@ def settle_twins(
     features: dict[int, StampFeatures],
     checks: dict[int, Verification],
     alignments: OwnAlignments | None = None,
+    shapes: KeptShapes | None = None,
 ) -> tuple[list[Match], TwinEvidence]:
     """The first verified results of close score meet in pairs; the one the photo sides with
     most, where the specimens differ, takes first place (see `vision.twins`).
@@ -462,9 +469,10 @@ def settle_twins(
     top = next((contender for m, contender in verified if m is ranked[0]), None)
     if top is None:
         return ranked, twins
-    covered, unexplained = coverage(query_ink, top)
+    shape = shapes.of(top) if shapes is not None else shape_of(top.features)
+    covered, unexplained = coverage(query_ink, top, shape)
     return ranked, replace(
-        twins, word=weakest_word(query_ink, top), covered=covered, unexplained=unexplained
+        twins, word=weakest_word(query_ink, top, shape), covered=covered, unexplained=unexplained
     )
 
 

@@ -376,20 +376,61 @@ def head_to_head(
     return Meeting(margins, likeness)
 
 
-def _word_labels(features: StampFeatures) -> tuple[NDArray[np.int32], int]:
-    """A specimen's words (`vision.fields.words`: straight or along its rim), labelled 1..n
-    at the working size over their letters' boxes; letters of its variable lines (date,
-    counter) are left out."""
-    labels = np.zeros(features.ink.shape, np.int32)
+@dataclass(frozen=True)
+class Shape:
+    """What the first result's checks derive of a specimen alone: its words' letter boxes
+    (`vision.fields.words`, straight or along its rim, letters of its variable lines left
+    out; x0, y0, x1, y1 at the working size) and the convex hull of its blurred ink (None:
+    no ink). A few kilobytes, where the label image and mask they give are a megabyte."""
+
+    words: tuple[NDArray[np.int64], ...]
+    hull: NDArray[np.int32] | None
+
+
+def shape_of(features: StampFeatures) -> Shape:
     found = words(features.ink, leave_out=_variable(features, features.ink.shape, 1.0))
+    blurred = cv2.GaussianBlur(features.ink, (0, 0), OUTLINE_SIGMA)
+    points = cv2.findNonZero((blurred >= OUTLINE_LEVEL).astype(np.uint8))
+    hull = None if points is None else np.asarray(cv2.convexHull(points), dtype=np.int32)
+    return Shape(tuple(np.asarray(letters, dtype=np.int64) for letters in found), hull)
+
+
+class KeptShapes:
+    """Specimens' shapes kept by id: the same on every search that ranks one first (~10 ms
+    to derive). `forget` drops a specimen's when its features change."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._kept: Kept[int, Shape] = Kept(size)
+
+    def of(self, contender: Contender) -> Shape:
+        if contender.specimen_id is None:
+            return shape_of(contender.features)
+        found = self._kept.found([contender.specimen_id])
+        if contender.specimen_id in found:
+            return found[contender.specimen_id]
+        shape = shape_of(contender.features)
+        self._kept.keep({contender.specimen_id: shape})
+        return shape
+
+    def forget(self, ids: list[int] | None) -> None:
+        """Drop the shapes of these specimens (of all: None)."""
+        gone = None if ids is None else set(ids).__contains__
+        self._kept.drop(gone)
+
+
+def _word_labels(shape: Shape, size: tuple[int, ...]) -> tuple[NDArray[np.int32], int]:
+    """A specimen's words labelled 1..n at the working size over their letters' boxes."""
+    labels = np.zeros(size[:2], np.int32)
     pad = np.array([-WORD_PAD_PX, -WORD_PAD_PX, WORD_PAD_PX, WORD_PAD_PX])
-    for number, letters in enumerate(found, 1):
+    for number, letters in enumerate(shape.words, 1):
         for x0, y0, x1, y1 in np.maximum(letters + pad, 0):
             labels[y0 : y1 + 1, x0 : x1 + 1] = number
-    return labels, len(found)
+    return labels, len(shape.words)
 
 
-def weakest_word(query_ink: NDArray[np.uint8], contender: Contender) -> float:
+def weakest_word(
+    query_ink: NDArray[np.uint8], contender: Contender, shape: Shape | None = None
+) -> float:
     """How well the photo looks like a verified specimen in its least alike word: the lowest
     correlation of the photo with the specimen over its words, straight or along its rim
     (dates and counters left out), each word at its best shift within WORD_SLACK_PX at the
@@ -406,8 +447,11 @@ def weakest_word(query_ink: NDArray[np.uint8], contender: Contender) -> float:
     well as a name with itself. Refining the photo's alignment by ECC first (12.9% at 0.5%),
     judging letters one by one (10-12%) or letting each word stretch (16.8%) did not help.
     Both worlds were rendered before a line's font size became fractional, when a genuine
-    photo's text could be up to 9% wider than its specimen's (`vision.synth.draw`)."""
-    labels, count = _word_labels(contender.features)
+    photo's text could be up to 9% wider than its specimen's (`vision.synth.draw`).
+
+    `shape`: the specimen's (`shape_of`), when kept between searches (`KeptShapes`)."""
+    shape = shape or shape_of(contender.features)
+    labels, count = _word_labels(shape, contender.features.ink.shape)
     if not count:
         return 0.0
     h, w = contender.features.ink.shape
@@ -425,7 +469,9 @@ def weakest_word(query_ink: NDArray[np.uint8], contender: Contender) -> float:
     return min(judged, default=0.0)
 
 
-def coverage(query_ink: NDArray[np.uint8], contender: Contender) -> tuple[float, float]:
+def coverage(
+    query_ink: NDArray[np.uint8], contender: Contender, shape: Shape | None = None
+) -> tuple[float, float]:
     """How much of a verified specimen's ink the searched box shows (0..1), and how much of
     the box's ink lies outside the specimen's outline on the photo (0..1).
 
@@ -441,14 +487,14 @@ def coverage(query_ink: NDArray[np.uint8], contender: Contender) -> tuple[float,
     and 7.5% to 68.5% and 65.5%, with 0.75% and 0.25% of unknown stamps matched (1.25% and
     0% before). Of the wrong first results whose weakest word looked like the specimen, two
     thirds were a genuine stamp overlapping the one photographed, the rest mostly stamps
-    cut off at the photo's edge."""
+    cut off at the photo's edge. `shape` as for `weakest_word`."""
     ink = contender.features.ink
     h, w = ink.shape
     qh, qw = query_ink.shape[:2]
     shown = _warp_mask(np.ones((qh, qw), dtype=bool), contender.query_to_specimen, (h, w))
     inked = ink >= MIN_INK
     covered = float((shown & inked).sum() / max(int(inked.sum()), 1))
-    outline = _outline(ink)
+    outline = _outline((shape or shape_of(contender.features)).hull, ink.shape)
     back = np.asarray(np.linalg.inv(contender.query_to_specimen), dtype=np.float64)
     inside = _warp_mask(outline, back, (qh, qw))
     photo = np.where(query_ink >= MIN_INK, query_ink, 0).astype(np.float64)
@@ -456,13 +502,11 @@ def coverage(query_ink: NDArray[np.uint8], contender: Contender) -> tuple[float,
     return covered, unexplained
 
 
-def _outline(ink: NDArray[np.uint8]) -> NDArray[np.bool_]:
+def _outline(hull: NDArray[np.int32] | None, size: tuple[int, ...]) -> NDArray[np.bool_]:
     """The area a specimen's impression covers: the convex hull of its ink, a little grown
     (alignment error, ink spread)."""
-    blurred = cv2.GaussianBlur(ink, (0, 0), OUTLINE_SIGMA)
-    points = cv2.findNonZero((blurred >= OUTLINE_LEVEL).astype(np.uint8))
-    area = np.zeros(ink.shape, np.uint8)
-    if points is None:
+    area = np.zeros(size[:2], np.uint8)
+    if hull is None:
         return area > 0
-    cv2.fillConvexPoly(area, cv2.convexHull(points), 1)
+    cv2.fillConvexPoly(area, hull, 1)
     return np.asarray(cv2.dilate(area, _GROW), dtype=np.uint8) > 0

@@ -15,7 +15,15 @@ from vision.localise import crop, primary_crop, specimen_box
 from vision.synth.design import StampDesign
 from vision.synth.photo import render_photo, render_specimen
 from vision.synth.world import SyntheticWorld
-from vision.twins import Contender, OwnAlignments, coverage, head_to_head, weakest_word
+from vision.twins import (
+    Contender,
+    KeptShapes,
+    OwnAlignments,
+    coverage,
+    head_to_head,
+    shape_of,
+    weakest_word,
+)
 from vision.verify import align
 
 WORLD = SyntheticWorld(seed=3, specimens=40)
@@ -236,3 +244,32 @@ def test_specimens_aligned_onto_each_other_are_kept_for_the_next_search(
     assert len(calls) == 2
     uncached = head_to_head(query.ink, contenders)  # as a meeting without kept alignments
     np.testing.assert_array_equal(uncached.margins, first.margins)
+
+
+def test_a_first_results_words_and_outline_are_kept_for_the_next_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A specimen's words and outline depend on it alone: derived once, kept by id, the
+    same evidence as derived afresh, and forgotten when the specimen changes."""
+    photographed, twin = TWINS[0]
+    query, contenders = scan_and_twins(photographed, twin)
+    first = contenders[1]
+    afresh = (weakest_word(query.ink, first), coverage(query.ink, first))
+    calls = []
+
+    def counted(features: StampFeatures) -> twins.Shape:
+        calls.append(features)
+        return shape_of(features)
+
+    monkeypatch.setattr(twins, "shape_of", counted)
+    kept = KeptShapes()
+    measured = [
+        (weakest_word(query.ink, first, shape), coverage(query.ink, first, shape))
+        for shape in (kept.of(first), kept.of(first))
+    ]
+    assert len(calls) == 1 and measured[0] == measured[1]
+    assert measured[0] == afresh
+    assert measured[0][1][0] > 0.9, measured  # its own scan: shown whole
+    kept.forget([photographed])
+    kept.of(first)
+    assert len(calls) == 2
