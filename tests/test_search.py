@@ -20,6 +20,7 @@ from app.core.catalogue import note_change
 from app.core.models import SpecimenVectors
 from app.core.settings import Settings
 from app.main import create_app
+from app.search import SearchFilters
 from tests.conftest import signed_in, specimen_upload
 from tests.test_cli import run
 from vision.features import StampFeatures
@@ -170,11 +171,9 @@ def test_a_photo_showing_part_of_a_stamp_is_no_match_and_says_so(library: Any) -
     assert body["caveats"] == ["part_shown"] and body["decision"] != "match"
 
 
-def test_a_stamp_found_in_pieces_is_searched_whole(library: Any) -> None:
-    """A band of a scanned stamp left uninked splits it into two blobs on the photo; the
-    larger is searched first, its specimen verified reaches beyond that box, and the search
-    is made again on a box holding the whole impression, which is no longer 'part shown'."""
-    client, ids, _ = library
+def stamp_in_pieces() -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """A scan of design 3 with a band of its stamp left uninked, which splits it into two
+    blobs on the photo: the stamp's box and the photo."""
     query = WORLD.query_of(3, "scan", 11)
     x, y, w, h = stamp_box(query)
     photo = query.photo.rgb.copy()
@@ -184,6 +183,15 @@ def test_a_stamp_found_in_pieces_is_searched_whole(library: Any) -> None:
     )
     first_found = find_stamps(photo)[0].box
     assert first_found[0] + first_found[2] < x + 0.8 * w  # the localiser's box cuts it
+    return (x, y, w, h), photo
+
+
+def test_a_stamp_found_in_pieces_is_searched_whole(library: Any) -> None:
+    """The larger piece is searched first, its specimen verified reaches beyond that box,
+    and the search is made again on a box holding the whole impression, which is no longer
+    'part shown'."""
+    client, ids, _ = library
+    (x, y, w, h), photo = stamp_in_pieces()
     body = search(client, encode_png(photo)).json()
     cx, cy, cw, ch = body["crop"]
     assert cx <= x + 0.02 * w and cx + cw >= x + 0.98 * w
@@ -191,6 +199,31 @@ def test_a_stamp_found_in_pieces_is_searched_whole(library: Any) -> None:
     assert body["matches"][0]["specimen_id"] == ids[3]
     assert "part_shown" not in body["caveats"]
     assert all(other[0] < x or other[0] >= x + w for other in body["other_stamps"])
+
+
+def test_a_grown_box_answering_about_another_stamp_leaves_the_first_answer(
+    library: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the grown box's first result be another specimen (it took in a stamp beside
+    the one searched), the piece's answer stands: part shown, never a match."""
+    client, ids, _ = library
+    engine = client.app.state.services.search
+    searched = engine._search_box
+    boxes = []
+
+    def another_first(rgb: np.ndarray, box: tuple[int, int, int, int], *args: Any) -> Any:
+        outcome = searched(rgb, box, *args)
+        boxes.append(box)
+        if len(boxes) == 2:  # the grown box, as if it had taken in another stamp
+            outcome.matches = outcome.matches[1:]
+        return outcome
+
+    monkeypatch.setattr(engine, "_search_box", another_first)
+    _, photo = stamp_in_pieces()
+    outcome = engine.search_rgb(photo, SearchFilters())
+    assert len(boxes) == 2 and outcome.box == boxes[0]
+    assert outcome.matches[0].specimen_id == ids[3]
+    assert "part_shown" in outcome.caveats and outcome.decision != "match"
 
 
 def test_a_non_image_is_refused(library: Any) -> None:
