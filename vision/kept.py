@@ -1,8 +1,8 @@
 """Values computed once per key and kept, bounded: the least recently used go first.
 
-Search keeps specimens' local features (loaded from the catalogue) and near-twins'
-alignments onto each other (computed from their features) between searches; both are
-dropped by key when a specimen's vectors change. Safe to share between threads: two that
+Search keeps specimens' local features (loaded from the catalogue), near-twins'
+alignments onto each other and first results' words and outlines (computed from their
+features) between searches; all are dropped by key when a specimen's vectors change. Safe to share between threads: two that
 miss the same key at once both compute it, and the second keeps the same value.
 """
 
