@@ -2,8 +2,9 @@
 
 Search keeps specimens' local features (loaded from the catalogue), near-twins'
 alignments onto each other and first results' words and outlines (computed from their
-features) between searches; all are dropped by key when a specimen's vectors change. Safe to share between threads: two that
-miss the same key at once both compute it, and the second keeps the same value.
+features) between searches; all are dropped by key when a specimen's vectors change.
+Safe to share between threads: two that miss the same key at once both compute it, and the
+second keeps the same value.
 """
 
 from __future__ import annotations
