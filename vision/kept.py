@@ -35,6 +35,15 @@ class Kept(Generic[K, V]):
                 self._values.move_to_end(key)
         return found
 
+    def value(self, key: K, compute: Callable[[], V]) -> V:
+        """The kept value of `key`, or else `compute()`'s, kept from now on."""
+        found = self.found([key])
+        if key in found:
+            return found[key]
+        value = compute()
+        self.keep({key: value})
+        return value
+
     def keep(self, values: Mapping[K, V]) -> None:
         with self._lock:
             for key, value in values.items():

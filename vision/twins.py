@@ -111,13 +111,10 @@ class OwnAlignments:
     def align(self, source: Contender, target: Contender) -> NDArray[np.float64] | None:
         if source.specimen_id is None or target.specimen_id is None:
             return align(source.features, target.features)[0]
-        key = (source.specimen_id, target.specimen_id)
-        found = self._kept.found([key])
-        if key in found:
-            return found[key]
-        homography, _ = align(source.features, target.features)
-        self._kept.keep({key: homography})
-        return homography
+        return self._kept.value(
+            (source.specimen_id, target.specimen_id),
+            lambda: align(source.features, target.features)[0],
+        )
 
     def forget(self, ids: list[int] | None) -> None:
         """Drop the pairs of these specimens (of all: None)."""
@@ -405,12 +402,7 @@ class KeptShapes:
     def of(self, contender: Contender) -> Shape:
         if contender.specimen_id is None:
             return shape_of(contender.features)
-        found = self._kept.found([contender.specimen_id])
-        if contender.specimen_id in found:
-            return found[contender.specimen_id]
-        shape = shape_of(contender.features)
-        self._kept.keep({contender.specimen_id: shape})
-        return shape
+        return self._kept.value(contender.specimen_id, lambda: shape_of(contender.features))
 
     def forget(self, ids: list[int] | None) -> None:
         """Drop the shapes of these specimens (of all: None)."""
