@@ -77,12 +77,16 @@ class LiveIndex:
         follow_every_s: float = 1.0,
         heal: bool = True,
         on_change: Callable[[list[int] | None], None] | None = None,
+        on_load: Callable[[dict[int, StampFeatures]], None] | None = None,
     ) -> None:
         """Open and follow the index; with `heal`, rebuild it if it disagrees with the catalogue
         (`stamplib index check` opens it without healing, to report what it finds).
         `on_change` hears which specimens' vectors it took in anew (None: all of them, on a
-        rebuild), so that what a process keeps of them elsewhere can be dropped."""
+        rebuild), so that what a process keeps of them elsewhere can be dropped; `on_load`
+        is handed every specimen's local features when the descriptors are loaded (on opening
+        and rebuilding), decoded once for both."""
         self.on_change = on_change
+        self.on_load = on_load
         self.engine = engine
         self.store = store
         self.model_id = model_id
@@ -154,9 +158,13 @@ class LiveIndex:
             withdrawn = session.exec(
                 select(Specimen.id).where(Specimen.status == Status.WITHDRAWN)
             ).all()
-        self.descriptors.bulk_load(
-            [(i, StampFeatures.from_bytes(blob).descriptors) for i, blob in rows]
-        )
+        descriptors = []
+        for specimen_id, blob in rows:
+            features = StampFeatures.from_bytes(blob)
+            descriptors.append((specimen_id, features.descriptors))
+            if self.on_load:  # one at a time: what is kept of them is bounded there
+                self.on_load({specimen_id: features})
+        self.descriptors.bulk_load(descriptors)
         self.hidden = frozenset(int(i) for i in withdrawn if i is not None)
 
     def _check_against_catalogue(self) -> None:
@@ -227,9 +235,9 @@ class LiveIndex:
         with self._lock:
             self.embeddings = fresh
             self._cursor = _Cursor(floor=fresh.catalogue_seq)
-            self._load_descriptors_and_hidden()
             if self.on_change:
                 self.on_change(None)
+            self._load_descriptors_and_hidden()
         self.follow(force=True)
         return len(self.embeddings)
 

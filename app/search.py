@@ -50,6 +50,7 @@ from vision.twins import (
     weakest_word,
 )
 from vision.verify import Verification, verify
+from vision.workers import parallel_map
 
 log = logging.getLogger(__name__)
 # Candidates from the descriptor votes and from the embedding; all of them are verified.
@@ -177,6 +178,7 @@ class SearchEngine:
             path=index_file(index_dir, embedder),
             plan=plan,
             on_change=self._forget,
+            on_load=self._features.keep,
         )
         self.indexer = Indexer(embedder=embedder)
 
@@ -331,15 +333,18 @@ class SearchEngine:
         ]
         order = sorted(range(len(ids)), key=lambda i: -prior[i])
         features = self._specimen_features(ids)
+        verifiable = [ids[i] for i in order if ids[i] in features]
+
+        def verified(specimen_id: int) -> Verification:
+            pairs = neighbours.correspondences(specimen_id)
+            return verify(query.features, features[specimen_id], pairs)
+
+        # on both cores: RANSAC, warps and distance transforms release the GIL
+        checks = dict(zip(verifiable, parallel_map(verified, verifiable), strict=True))
         scored = []
-        checks: dict[int, Verification] = {}
         for i in order:
             specimen_id = ids[i]
-            check = None
-            if specimen_id in features:
-                check = checks[specimen_id] = verify(
-                    query.features, features[specimen_id], neighbours.correspondences(specimen_id)
-                )
+            check = checks.get(specimen_id)
             scored.append(
                 Match(
                     specimen_id=specimen_id,

@@ -310,6 +310,27 @@ def test_search_verifies_with_a_specimens_new_features_once_they_change(tmp_path
         assert np.array_equal(kept.points, StampFeatures.from_bytes(new).points)
 
 
+def test_a_server_opened_on_a_library_verifies_without_reading_features_again(
+    library: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening the index decodes every specimen's local features for its descriptors; the
+    search keeps them, so the first searches after a start (or a rebuild) verify without
+    reading them from the catalogue once more."""
+    _, ids, data = library
+
+    def unread(*_: object) -> None:
+        raise AssertionError("local features read from the catalogue during a search")
+
+    monkeypatch.setattr("app.search.features_of", unread)
+    photo = encode_jpeg(WORLD.query_of(4, "scan", 12).photo.rgb)
+    settings = Settings(environment="test", secret_key="s" * 40, data_dir=data)
+    with TestClient(create_app(settings)) as client:
+        signed_in(client)
+        assert search(client, photo).json()["matches"][0]["specimen_id"] == ids[4]
+        client.app.state.services.search.live.rebuild_from_catalogue()  # type: ignore[attr-defined]
+        assert search(client, photo).json()["matches"][0]["specimen_id"] == ids[4]
+
+
 def test_compare_a_photo_with_its_specimen_through_the_api(library: Any) -> None:
     client, ids, _ = library
     photo = encode_jpeg(WORLD.query_of(3, "scan", 21).photo.rgb)

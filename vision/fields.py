@@ -48,7 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.features import WORK_SIDE
-from vision.normalise import flatten, ink_map, resize_max, to_bytes
+from vision.normalise import byte_percentile, flatten, ink_map, resize_max, to_bytes
 from vision.workers import parallel_map
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class Line:
 
 def _characters(ink: NDArray[np.uint8]) -> list[tuple[int, int, int, int]]:
     """Boxes of the ink blobs of a character's size (not the rim, not specks)."""
-    strokes = ink > max(60.0, float(np.percentile(ink, 99)) * 0.4)
+    strokes = ink > max(60.0, byte_percentile(ink, 99) * 0.4)
     side = max(ink.shape)
     # straight rules (a box around the date, a frame's edge) would join the letters they
     # touch into one blob: longer than any letter, they are taken away first

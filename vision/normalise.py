@@ -75,3 +75,19 @@ def model_input(crop: NDArray[np.uint8], side: int) -> NDArray[np.float32]:
     """The square, flattened RGB in [0, 1] that the embedder sees for a stamp crop."""
     small, _ = resize_max(crop, max(side * 2, 64))
     return to_square(flatten(small), side, 1.0)
+
+
+def byte_percentile(image: NDArray[np.uint8], q: float) -> float:
+    """`np.percentile(image, q)` of a byte image (linear interpolation, the same value), from
+    its histogram: a fifth of the time of the partial sort, which verification spent a tenth
+    of a search in."""
+    counts = np.asarray(cv2.calcHist([image], [0], None, [256], [0, 256]), np.int64).ravel()
+    below = np.cumsum(counts)  # below[v]: pixels at or under v
+    place = (below[-1] - 1) * (q / 100)
+    low = int(np.floor(place))
+    fraction = place - low
+    first = float(np.searchsorted(below, low, side="right"))
+    second = float(np.searchsorted(below, min(low + 1, below[-1] - 1), side="right"))
+    step = second - first
+    # numpy's interpolation, to the last bit
+    return second - step * (1 - fraction) if fraction >= 0.5 else first + step * fraction

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.features import StampFeatures
+from vision.normalise import byte_percentile
 
 MIN_INLIERS = 10
 RATIO = 0.82
@@ -117,7 +118,7 @@ def _edges(ink: NDArray[np.uint8]) -> NDArray[np.uint8]:
 
 def _strokes(ink: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """Ink strokes as a 0/1 map: above a level set relative to the strongest ink."""
-    level = max(40.0, float(np.percentile(ink, 99)) * 0.35)
+    level = max(40.0, byte_percentile(ink, 99) * 0.35)
     return (ink > level).astype(np.uint8)
 
 
