@@ -79,9 +79,12 @@ def model_input(crop: NDArray[np.uint8], side: int) -> NDArray[np.float32]:
 
 def byte_percentile(image: NDArray[np.uint8], q: float) -> float:
     """`np.percentile(image, q)` of a byte image (linear interpolation, the same value), from
-    its histogram: a fifth of the time of the partial sort, which verification spent a tenth
-    of a search in."""
-    counts = np.asarray(cv2.calcHist([image], [0], None, [256], [0, 256]), np.int64).ravel()
+    its histogram: a quarter of the time of numpy's partial sort, in which verification
+    spent a tenth of a search."""
+    if image.size < 1 << 24:  # OpenCV counts in float32: exact to 2**24
+        counts = np.asarray(cv2.calcHist([image], [0], None, [256], [0, 256]), np.int64).ravel()
+    else:
+        counts = np.bincount(image.ravel(), minlength=256)
     below = np.cumsum(counts)  # below[v]: pixels at or under v
     place = (below[-1] - 1) * (q / 100)
     low = int(np.floor(place))

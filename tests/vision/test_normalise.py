@@ -24,3 +24,12 @@ def test_a_byte_images_percentile_from_its_histogram_is_numpys_to_the_bit(
     for image in images:
         for q in QUANTILES:
             assert byte_percentile(image, q) == float(np.percentile(image, q)), (shape, q)
+
+
+def test_a_byte_percentile_counts_exactly_beyond_float32s_integers() -> None:
+    """Over 2**24 pixels of one value (a 16.8-megapixel image), a float32 count is rounded."""
+    image = np.zeros((4100, 4100), np.uint8)
+    image[0, 0] = 255
+    # halfway between the last 0 and the single 255, were the zeros counted one too many
+    q = 100 * (image.size - 1.5) / (image.size - 1)
+    assert byte_percentile(image, q) == float(np.percentile(image, q)) > 100
