@@ -68,6 +68,7 @@ class Services:
                     index_dir=self.index_dir,
                     store=self.store,
                     plan=IndexPlan(exact_up_to=self.settings.index_exact_up_to),
+                    cache_size=self.settings.features_kept,
                 )
             engine: SearchEngine = self.__dict__["_search"]
             return engine

@@ -331,6 +331,18 @@ def test_a_server_opened_on_a_library_verifies_without_reading_features_again(
         assert search(client, photo).json()["matches"][0]["specimen_id"] == ids[4]
 
 
+def test_a_server_keeps_no_more_specimens_features_than_configured(library: Any) -> None:
+    _, ids, data = library
+    settings = Settings(environment="test", secret_key="s" * 40, data_dir=data, features_kept=3)
+    with TestClient(create_app(settings)) as client:
+        signed_in(client)
+        engine = client.app.state.services.search  # type: ignore[attr-defined]
+        assert len(engine._features) == 3
+        photo = encode_jpeg(WORLD.query_of(4, "scan", 12).photo.rgb)
+        assert search(client, photo).json()["matches"][0]["specimen_id"] == ids[4]
+        assert len(engine._features) == 3
+
+
 def test_compare_a_photo_with_its_specimen_through_the_api(library: Any) -> None:
     client, ids, _ = library
     photo = encode_jpeg(WORLD.query_of(3, "scan", 21).photo.rgb)

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=200, gt=0)
     query_retention_days: int = Field(default=30, ge=0)  # officers' photos, then deleted
     index_exact_up_to: int = Field(default=50_000, ge=0)  # beyond: approximate (IVF) search
+    # specimens whose local features a search process keeps in memory (~0.22 MB each)
+    features_kept: int = Field(default=20_000, ge=0)
     uploads: UploadLimits = UploadLimits()
 
     @model_validator(mode="after")
