@@ -1,5 +1,6 @@
 """One small thread pool for the image work that releases the GIL (OpenCV, PIL, torch):
-on a 2-core machine, two images are cropped, described and encoded at once."""
+on a 2-core machine, two images are cropped, described and encoded at once, and two
+shortlisted specimens verified. Work run in the pool must not wait on the pool."""
 
 from __future__ import annotations
 
