@@ -83,8 +83,9 @@ class LiveIndex:
         (`stamplib index check` opens it without healing, to report what it finds).
         `on_change` hears which specimens' vectors it took in anew (None: all of them, on a
         rebuild), so that what a process keeps of them elsewhere can be dropped; `on_load`
-        is handed every specimen's local features when the descriptors are loaded (on opening
-        and rebuilding), decoded once for both."""
+        is handed every specimen's local features, one specimen at a time, whenever their
+        descriptors are taken in (on opening, rebuilding and following), decoded once for
+        both."""
         self.on_change = on_change
         self.on_load = on_load
         self.engine = engine
@@ -209,6 +210,8 @@ class LiveIndex:
                 select(Specimen.id, Specimen.status).where(col(Specimen.id).in_(changed))
             ).all()
         )
+        if self.on_change:  # what is kept of them elsewhere is stale
+            self.on_change(changed)
         hidden = set(self.hidden)
         for specimen_id in changed:
             row = vectors.get(specimen_id)
@@ -216,17 +219,16 @@ class LiveIndex:
                 self.embeddings.remove([specimen_id])
                 self.descriptors.remove(specimen_id)
             else:
+                features = StampFeatures.from_bytes(row.features)
                 self.embeddings.upsert([specimen_id], _embedding(row))
-                self.descriptors.add(
-                    specimen_id, StampFeatures.from_bytes(row.features).descriptors
-                )
+                self.descriptors.add(specimen_id, features.descriptors)
+                if self.on_load:
+                    self.on_load({specimen_id: features})
             if statuses.get(specimen_id) == Status.WITHDRAWN:
                 hidden.add(specimen_id)
             else:
                 hidden.discard(specimen_id)
         self.hidden = frozenset(hidden)
-        if self.on_change:
-            self.on_change(changed)
         log.info("search follows %d changed specimens", len(changed))
 
     def rebuild_from_catalogue(self) -> int:

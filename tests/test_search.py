@@ -285,10 +285,13 @@ def test_index_rebuild_recompute_replaces_stale_vectors(library: Any) -> None:
     assert np.array_equal(recomputed.descriptors, original.descriptors)
 
 
-def test_search_verifies_with_a_specimens_new_features_once_they_change(tmp_path: Path) -> None:
+def test_search_verifies_with_a_specimens_new_features_once_they_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A server keeps specimens' local features between searches; when their vectors change
     (`index rebuild --recompute` in another process, a replica's repair), it must verify with
-    the new ones, which its descriptor index has taken in, not the kept old ones."""
+    the new ones, which its descriptor index has taken in (and decoded: the search keeps
+    them from there, without reading them again), not the kept old ones."""
     with world_library(tmp_path) as (client, ids):
         engine = client.app.state.services.search  # type: ignore[attr-defined]
         photo = encode_jpeg(WORLD.query_of(2, "scan", 31).photo.rgb)
@@ -304,6 +307,11 @@ def test_search_verifies_with_a_specimens_new_features_once_they_change(tmp_path
             note_change(session, ids[2])
             session.commit()
         time.sleep(engine.live.follow_every_s + 0.1)
+
+        def unread(*_: object) -> None:
+            raise AssertionError("local features read from the catalogue during a search")
+
+        monkeypatch.setattr("app.search.features_of", unread)
         assert search(client, photo).status_code == 200  # the search follows the change
         kept = engine._specimen_features([ids[2]])[ids[2]]
         assert not np.array_equal(kept.points, old.points)
