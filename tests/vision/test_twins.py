@@ -273,3 +273,31 @@ def test_a_first_results_words_and_outline_are_kept_for_the_next_search(
     kept.forget([photographed])
     kept.of(first)
     assert len(calls) == 2
+
+
+def test_piece_correlations_are_each_pieces_best_pearson_correlation_over_shifts() -> None:
+    """Against np.corrcoef piece by piece and shift by shift (pieces of several sizes, one
+    label without pixels, photos that are a shifted ink, its negative and noise)."""
+    rng = np.random.default_rng(5)
+    labels = np.zeros((40, 60), np.int32)
+    labels[3:9, 4:30] = 1
+    labels[12:30, 10:20] = 2
+    labels[20:38, 35:58] = 4  # label 3 has no pixel
+    ink = rng.random((40, 60)).astype(np.float32)
+    other = rng.random((40, 60)).astype(np.float32)
+    photo = np.roll(ink, (1, -1), axis=(0, 1))
+    photo[12:30, 10:20] = 1 - photo[12:30, 10:20]
+    photo[20:38, 35:58] = rng.random((18, 23))
+    found = twins._piece_correlations(labels, 5, photo, (ink, other), slack=1)
+    padded = np.pad(photo, 1, mode="edge")
+    for k, values in enumerate((ink, other)):
+        for piece in (1, 2, 4):
+            ys, xs = np.nonzero(labels == piece)
+            expected = max(
+                np.corrcoef(padded[ys + 1 + dy, xs + 1 + dx], values[ys, xs])[0, 1]
+                for dy in (-1, 0, 1)
+                for dx in (-1, 0, 1)
+            )
+            assert found[k][piece] == pytest.approx(expected, abs=1e-9)
+    assert found[0][1] == pytest.approx(1.0)  # the ink itself, one pixel off
+    assert found[0][2] < 0.2 and found[0][4] < 0.5  # no shift makes them alike
