@@ -339,6 +339,28 @@ def test_a_server_opened_on_a_library_verifies_without_reading_features_again(
         assert search(client, photo).json()["matches"][0]["specimen_id"] == ids[4]
 
 
+def test_searches_take_the_words_and_outline_stored_at_ingestion(
+    library: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A specimen's words and outline are derived once, at ingestion: a search that ranks it
+    first, in a server that has never seen it, derives none."""
+    _, ids, data = library
+
+    def underived(*_: object) -> None:
+        raise AssertionError("a specimen's shape derived during a search")
+
+    monkeypatch.setattr("vision.twins.shape_of", underived)
+    monkeypatch.setattr("app.search.shape_of", underived)
+    settings = Settings(environment="test", secret_key="s" * 40, data_dir=data)
+    with TestClient(create_app(settings)) as client:
+        signed_in(client)
+        for index, query in ((4, 12), (2, 31)):
+            photo = encode_jpeg(WORLD.query_of(index, "scan", query).photo.rgb)
+            found = search(client, photo).json()
+            assert found["matches"][0]["specimen_id"] == ids[index]
+            assert found["decision"] == "match" and not found["caveats"], found
+
+
 def test_a_server_keeps_no_more_specimens_features_than_configured(library: Any) -> None:
     _, ids, data = library
     settings = Settings(environment="test", secret_key="s" * 40, data_dir=data, features_kept=3)

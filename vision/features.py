@@ -1,13 +1,15 @@
 """Local features of a stamp image, computed once per specimen and once per query.
 
-What is kept of a specimen: keypoints and SIFT descriptors of its ink, and its ink map
-at the working size, which dense verification compares the aligned query against.
+What is kept of a specimen: keypoints and SIFT descriptors of its ink, its ink map at the
+working size, which dense verification compares the aligned query against, and the boxes
+of its variable lines, words and outline that the first result's checks use.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -21,6 +23,18 @@ MAX_FEATURES = 500
 
 
 @dataclass(frozen=True)
+class Shape:
+    """What the first result's checks (`vision.twins`) derive of a specimen alone: its
+    words' letter boxes (`vision.fields.words`, straight or along its rim, letters of its
+    variable lines left out; x0, y0, x1, y1 at the working size) and the convex hull of its
+    blurred ink (None: no ink). A few kilobytes, where the label image and mask they give
+    are a megabyte."""
+
+    words: tuple[NDArray[np.int64], ...]
+    hull: NDArray[np.int32] | None
+
+
+@dataclass(frozen=True)
 class StampFeatures:
     points: NDArray[np.float32]  # (N, 2) keypoint positions at the working size
     descriptors: NDArray[np.uint8]  # (N, 128) SIFT descriptors (integer-valued in OpenCV)
@@ -28,16 +42,27 @@ class StampFeatures:
     # boxes (x0, y0, x1, y1) of a specimen's variable lines (date, counter) at the working
     # size (`vision.fields`); None: not known
     variable: NDArray[np.int16] | None = None
+    # a specimen's words and outline (`vision.twins.shape_of`), derived at ingestion
+    # None: not stored (a query photo's features, or a specimen's written before)
+    shape: Shape | None = None
 
     def to_bytes(self) -> bytes:
         # the ink map as a fast PNG: a tenth of the raw size at a tenth of zlib's time
-        arrays: dict[str, NDArray[np.uint8] | NDArray[np.float32] | NDArray[np.int16]] = {
+        arrays: dict[str, NDArray[Any]] = {
             "points": self.points,
             "descriptors": self.descriptors,
             "ink_png": _png(self.ink),
         }
         if self.variable is not None:
             arrays["variable"] = self.variable
+        if self.shape is not None:
+            words = self.shape.words
+            arrays["word_letters"] = np.asarray(
+                np.concatenate(words) if words else np.zeros((0, 4)), np.int16
+            )
+            arrays["word_sizes"] = np.array([len(letters) for letters in words], np.int16)
+            if self.shape.hull is not None:
+                arrays["hull"] = self.shape.hull
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)  # type: ignore[arg-type]
         return buffer.getvalue()
@@ -50,11 +75,18 @@ class StampFeatures:
             else:  # written before the ink map was kept as PNG
                 ink = arrays["ink"]
             variable = arrays.get("variable")  # written since variable lines are read
+            shape = None
+            if "word_sizes" in arrays:  # written since shapes are stored
+                ends = np.cumsum(arrays["word_sizes"])[:-1]
+                letters = np.asarray(arrays["word_letters"], np.int64)
+                words = tuple(np.split(letters, ends)) if len(arrays["word_sizes"]) else ()
+                shape = Shape(words, arrays.get("hull"))
             return cls(
                 points=arrays["points"],
                 descriptors=arrays["descriptors"],
                 ink=ink,
                 variable=variable,
+                shape=shape,
             )
 
 

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from vision.features import StampFeatures
+from vision.features import Shape, StampFeatures
 from vision.fields import lines_mask, words
 from vision.kept import Kept
 from vision.verify import align, homography_from
@@ -385,18 +385,8 @@ def head_to_head(
     return Meeting(margins, likeness)
 
 
-@dataclass(frozen=True)
-class Shape:
-    """What the first result's checks derive of a specimen alone: its words' letter boxes
-    (`vision.fields.words`, straight or along its rim, letters of its variable lines left
-    out; x0, y0, x1, y1 at the working size) and the convex hull of its blurred ink (None:
-    no ink). A few kilobytes, where the label image and mask they give are a megabyte."""
-
-    words: tuple[NDArray[np.int64], ...]
-    hull: NDArray[np.int32] | None
-
-
 def shape_of(features: StampFeatures) -> Shape:
+    """Derive a specimen's shape (~10 ms); ingestion stores it with the features."""
     found = words(features.ink, leave_out=_variable(features, features.ink.shape, 1.0))
     blurred = cv2.GaussianBlur(features.ink, (0, 0), OUTLINE_SIGMA)
     points = cv2.findNonZero((blurred >= OUTLINE_LEVEL).astype(np.uint8))
@@ -405,13 +395,19 @@ def shape_of(features: StampFeatures) -> Shape:
 
 
 class KeptShapes:
-    """Specimens' shapes kept by id: the same on every search that ranks one first (~10 ms
-    to derive). `forget` drops a specimen's when its features change."""
+    """Specimens' shapes: as stored with their features, or derived and kept by id (features
+    written before shapes were stored): the same on every search that ranks one first.
+    `forget` drops a specimen's when its features change."""
 
     def __init__(self, size: int = 20_000) -> None:
         self._kept: Kept[int, Shape] = Kept(size)
 
+    def __len__(self) -> int:
+        return len(self._kept)
+
     def of(self, contender: Contender) -> Shape:
+        if contender.features.shape is not None:
+            return contender.features.shape
         if contender.specimen_id is None:
             return shape_of(contender.features)
         return self._kept.value(contender.specimen_id, lambda: shape_of(contender.features))

@@ -301,3 +301,24 @@ def test_piece_correlations_are_each_pieces_best_pearson_correlation_over_shifts
             assert found[k][piece] == pytest.approx(expected, abs=1e-9)
     assert found[0][1] == pytest.approx(1.0)  # the ink itself, one pixel off
     assert found[0][2] < 0.2 and found[0][4] < 0.5  # no shift makes them alike
+
+
+def test_a_specimens_shape_survives_the_catalogue_and_is_used_as_stored() -> None:
+    """Ingestion stores a specimen's words and outline with its features; read back, they
+    are the ones derived, and the kept shapes take them as stored."""
+    photographed, twin = TWINS[0]
+    _, contenders = scan_and_twins(photographed, twin)
+    features = contenders[1].features
+    derived = shape_of(features)
+    assert derived.words and derived.hull is not None
+    stored = StampFeatures.from_bytes(replace(features, shape=derived).to_bytes()).shape
+    assert stored is not None and len(stored.words) == len(derived.words)
+    for read, made in zip(stored.words, derived.words, strict=True):
+        assert read.dtype == np.int64 and np.array_equal(read, made)
+    assert stored.hull is not None and np.array_equal(stored.hull, derived.hull)
+    assert StampFeatures.from_bytes(features.to_bytes()).shape is None  # not stored: none
+    blank = replace(features, shape=twins.Shape((), None))
+    assert StampFeatures.from_bytes(blank.to_bytes()).shape == twins.Shape((), None)
+    kept = KeptShapes()
+    with_shape = replace(contenders[1], features=replace(features, shape=stored))
+    assert kept.of(with_shape) is stored and len(kept) == 0
