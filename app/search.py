@@ -474,7 +474,7 @@ def settle_twins(
     top = next((contender for m, contender in verified if m is ranked[0]), None)
     if top is None:
         return ranked, twins
-    shape = shapes.of(top) if shapes is not None else top.features.shape or shape_of(top.features)
+    shape = shapes.of(top) if shapes is not None else shape_of(top.features)
     covered, unexplained = coverage(query_ink, top, shape)
     return ranked, replace(
         twins, word=weakest_word(query_ink, top, shape), covered=covered, unexplained=unexplained

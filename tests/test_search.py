@@ -349,8 +349,7 @@ def test_searches_take_the_words_and_outline_stored_at_ingestion(
     def underived(*_: object) -> None:
         raise AssertionError("a specimen's shape derived during a search")
 
-    monkeypatch.setattr("vision.twins.shape_of", underived)
-    monkeypatch.setattr("app.search.shape_of", underived)
+    monkeypatch.setattr("vision.twins.words", underived)  # what deriving a shape reads
     settings = Settings(environment="test", secret_key="s" * 40, data_dir=data)
     with TestClient(create_app(settings)) as client:
         signed_in(client)
