@@ -35,6 +35,16 @@ MAX_DISTANCE = 0.5  # squared RootSIFT distance beyond which a neighbour is no m
 IVF_FROM = 20_000  # descriptors from which an inverted-file index pays off
 NPROBE = 4  # inverted lists searched per descriptor: on the 1,000-design bench world, votes
 # find the design as often as with 8 or 16 lists, in half the time
+# From this many inverted lists, a descriptor's nearest lists are found through a graph over
+# their centres (HNSW) rather than by comparing it with every centre: at 10,000 specimens
+# (4.9 M descriptors, 8,868 lists) a search's 500 descriptors took 19 ms to place, 8 ms so.
+GRAPH_FROM = 4_000
+GRAPH_LINKS = 32
+# how far the graph is searched, when a descriptor is added and searched: placing 100,000 of
+# those 4.9 M, 64 chose each one's nearest centre as comparing with all did, and a search's four
+# nearest lists were all four for 99.99% of descriptors (on validation world 7777 at 10,000
+# specimens, 400 searches gave the same first results and decisions as comparing with all)
+GRAPH_SEARCH = 64
 
 
 def root_sift(descriptors: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -92,11 +102,13 @@ class Neighbours:
 
 class DescriptorIndex:
     """Exact search while small; beyond, an inverted-file index with 8-bit scalar-quantised
-    vectors (a quarter of the memory of floats), retrained as the library doubles.
+    vectors (a quarter of the memory of floats), retrained as the library doubles; with many
+    lists, a descriptor's nearest lists are found through a graph over their centres.
 
     The raw SIFT descriptors (one byte per dimension) are kept for retraining."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, graph_from: int = GRAPH_FROM) -> None:
+        self._graph_from = graph_from
         self._items: dict[int, NDArray[np.uint8]] = {}
         self._index: faiss.Index = faiss.IndexIDMap(faiss.IndexFlatL2(128))
         self._built_at = 0
@@ -144,9 +156,12 @@ class DescriptorIndex:
         index: faiss.Index
         if len(data) >= IVF_FROM:
             lists = int(min(4 * np.sqrt(len(data)), len(data) // 40))
+            centres = self._centres(lists)
             index = faiss.IndexIVFScalarQuantizer(
-                faiss.IndexFlatL2(128), 128, lists, faiss.ScalarQuantizer.QT_8bit
+                centres, 128, lists, faiss.ScalarQuantizer.QT_8bit
             )
+            if isinstance(centres, faiss.IndexHNSWFlat):
+                index.quantizer_trains_alone = chr(2)  # k-means compares with every centre
             sample = np.random.default_rng(0).choice(
                 len(data), min(len(data), lists * 40), replace=False
             )
@@ -156,6 +171,23 @@ class DescriptorIndex:
             index = faiss.IndexIDMap(faiss.IndexFlatL2(128))
         index.add_with_ids(data, keys)
         self._index, self._built_at = index, len(data)
+
+    @property
+    def layout(self) -> str:
+        """How the index is searched: `exact`, `inverted lists` or `inverted lists, graph`."""
+        with self._lock:
+            if not isinstance(self._index, faiss.IndexIVF):
+                return "exact"
+            graph = isinstance(faiss.downcast_index(self._index.quantizer), faiss.IndexHNSWFlat)
+            return "inverted lists, graph" if graph else "inverted lists"
+
+    def _centres(self, lists: int) -> faiss.Index:
+        """What finds a descriptor's nearest inverted lists: all centres compared, or a graph."""
+        if lists < self._graph_from:
+            return faiss.IndexFlatL2(128)
+        graph = faiss.IndexHNSWFlat(128, GRAPH_LINKS)
+        graph.hnsw.efSearch = GRAPH_SEARCH
+        return graph
 
     def neighbours(self, descriptors: NDArray[np.uint8], k: int = NEIGHBOURS) -> Neighbours:
         if len(descriptors) == 0 or len(self) == 0:
