@@ -165,7 +165,15 @@ class LiveIndex:
             descriptors.append((specimen_id, features.descriptors))
             if self.on_load:  # one at a time: what is kept of them is bounded there
                 self.on_load({specimen_id: features})
+        started = time.perf_counter()
         self.descriptors.bulk_load(descriptors)
+        log.info(
+            "descriptor index of %d specimens built in %.1f s: %d descriptors, %s",
+            len(descriptors),
+            time.perf_counter() - started,
+            len(self.descriptors),
+            self.descriptors.layout,
+        )
         self.hidden = frozenset(int(i) for i in withdrawn if i is not None)
 
     def _check_against_catalogue(self) -> None:
