@@ -58,7 +58,8 @@ def test_a_graph_over_the_lists_centres_finds_the_neighbours_comparing_every_cen
     """Many inverted lists are searched through a graph over their centres (HNSW): each
     descriptor's nearest is the one comparing it with every centre finds, and so nearly all
     its voters (on random descriptors, the graph's worst case: many are all but equally far;
-    on the SIFT descriptors of 10,000 specimens the graph placed all as comparing did).
+    of 100,000 SIFT descriptors of a 10,000-specimen library, the graph placed each as
+    comparing did).
     Specimens added one by one and removed are found and forgotten as before."""
     rng = np.random.default_rng(2)
     library = {specimen_id: descriptors(rng, 300) for specimen_id in range(1, IVF_FROM // 300 + 10)}
