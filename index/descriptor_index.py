@@ -156,12 +156,12 @@ class DescriptorIndex:
         index: faiss.Index
         if len(data) >= IVF_FROM:
             lists = int(min(4 * np.sqrt(len(data)), len(data) // 40))
-            centres = self._centres(lists)
             index = faiss.IndexIVFScalarQuantizer(
-                centres, 128, lists, faiss.ScalarQuantizer.QT_8bit
+                self._centres(lists), 128, lists, faiss.ScalarQuantizer.QT_8bit
             )
-            if isinstance(centres, faiss.IndexHNSWFlat):
-                index.quantizer_trains_alone = chr(2)  # k-means compares with every centre
+            # k-means compares with every centre, then hands the centres to what finds a
+            # descriptor's nearest (the same centres as k-means on that finder when it is flat)
+            index.quantizer_trains_alone = chr(2)
             sample = np.random.default_rng(0).choice(
                 len(data), min(len(data), lists * 40), replace=False
             )

@@ -13,20 +13,27 @@ def descriptors(rng: np.random.Generator, count: int) -> np.ndarray:
     return rng.integers(0, 60, (count, 128)).astype(np.uint8)
 
 
+def noisy(rng: np.random.Generator, original: np.ndarray) -> np.ndarray:
+    """A photo's descriptors of a specimen: each value off by up to 3."""
+    return np.clip(original.astype(int) + rng.integers(-3, 4, original.shape), 0, 255).astype(
+        np.uint8
+    )
+
+
 @pytest.mark.parametrize("specimens", [10, IVF_FROM // 300 + 10])
 def test_votes_find_a_specimen_from_its_noisy_descriptors(specimens: int) -> None:
     rng = np.random.default_rng(0)
     library = {specimen_id: descriptors(rng, 300) for specimen_id in range(1, specimens + 1)}
     index = DescriptorIndex()
     index.bulk_load(list(library.items()))
-    noisy = np.clip(library[7].astype(int) + rng.integers(-3, 4, (300, 128)), 0, 255)
-    votes = index.neighbours(noisy.astype(np.uint8)).votes()
+    query = noisy(rng, library[7])
+    votes = index.neighbours(query).votes()
     assert max(votes, key=votes.__getitem__) == 7
 
     index.remove(7)
-    assert 7 not in index.neighbours(noisy.astype(np.uint8)).votes()
+    assert 7 not in index.neighbours(query).votes()
     index.add(7, library[7])  # added one by one, as a follower adds a new specimen
-    votes = index.neighbours(noisy.astype(np.uint8)).votes()
+    votes = index.neighbours(query).votes()
     assert max(votes, key=votes.__getitem__) == 7
     assert len(index) == specimens * 300
 
@@ -67,8 +74,7 @@ def test_a_graph_over_the_lists_centres_finds_the_neighbours_comparing_every_cen
     for index in (compared, graph):
         index.bulk_load(list(library.items()))
     assert (compared.layout, graph.layout) == ("inverted lists", "inverted lists, graph")
-    noisy = np.clip(library[7].astype(int) + rng.integers(-3, 4, (300, 128)), 0, 255)
-    query = noisy.astype(np.uint8)
+    query = noisy(rng, library[7])
     expected, found = compared.neighbours(query), graph.neighbours(query)
     assert np.mean(found.specimen[:, 0] == expected.specimen[:, 0]) >= 0.99
     assert np.mean(found.keypoint[:, 0] == expected.keypoint[:, 0]) >= 0.99
