@@ -25,7 +25,7 @@ from vision.embedder import Embedder
 from vision.features import StampFeatures
 from vision.imageio import ImageLimits, decode_image
 from vision.kept import Kept
-from vision.localise import PAD, find_stamps, outline_in_photo
+from vision.localise import PAD, Frame, find_stamps, outline_in_photo
 from vision.pipeline import (
     FEATURES,
     Box,
@@ -358,21 +358,16 @@ class SearchEngine:
             )
         scored.sort(key=lambda match: -match.score)
         timings.mark("verify")
+        frame = Frame(rgb.shape, query.box, query.features.ink.shape)
         scored, twins = settle_twins(
-            query.features.ink, scored, features, checks, self.alignments, self.shapes
+            query.features.ink, scored, features, checks, self.alignments, self.shapes, frame
         )
         timings.mark("twins")
         ranked = [m.evidence() for m in scored]
         decision, confidence = decide(ranked, twins, self.decision_model)
         check = checks.get(scored[0].specimen_id) if scored and scored[0].verified else None
         outline = (
-            outline_in_photo(
-                features[scored[0].specimen_id].ink,
-                check.homography,
-                query.features.ink.shape,
-                rgb.shape,
-                query.box,
-            )
+            outline_in_photo(features[scored[0].specimen_id].ink, check.homography, frame)
             if check is not None and check.homography is not None
             else None
         )
@@ -435,14 +430,17 @@ def settle_twins(
     checks: dict[int, Verification],
     alignments: OwnAlignments | None = None,
     shapes: KeptShapes | None = None,
+    frame: Frame | None = None,
 ) -> tuple[list[Match], TwinEvidence]:
     """The first verified results of close score meet in pairs; the one the photo sides with
     most, where the specimens differ, takes first place (see `vision.twins`).
 
     Also how clearly the first result won: over the others it met, or over the next verified
     result when no other came close enough to meet it (nothing when there is no second
-    verified result); and how well the photo looks like it in its least alike word. Decisions
-    weigh both."""
+    verified result); how well the photo looks like it in its least alike word; how much of
+    it the box shows and what else the box holds, and, given where the box lies on the photo
+    (`frame`), how likely the photo was taken of that other ink instead. Decisions weigh
+    them all."""
     verified = [
         (
             m,
@@ -475,9 +473,18 @@ def settle_twins(
     if top is None:
         return ranked, twins
     shape = shapes.of(top) if shapes is not None else shape_of(top.features)
-    covered, unexplained = coverage(query_ink, top, shape)
+    shown = coverage(query_ink, top, shape)
+    rival = (
+        frame.prominence(shown.beside) / max(frame.prominence(shown.own), 1e-6)
+        if frame is not None and shown.beside is not None
+        else 0.0
+    )
     return ranked, replace(
-        twins, word=weakest_word(query_ink, top, shape), covered=covered, unexplained=unexplained
+        twins,
+        word=weakest_word(query_ink, top, shape),
+        covered=shown.covered,
+        unexplained=shown.unexplained,
+        rival=rival,
     )
 
 

@@ -84,7 +84,7 @@ def _merge_nested(boxes: list[list[int]]) -> list[list[int]]:
     return [[int(v) for v in box] for box in held]
 
 
-def _blobs(mask: NDArray[np.uint8]) -> NDArray[np.int32]:
+def blobs(mask: NDArray[np.uint8]) -> NDArray[np.int32]:
     """Connected ink blobs (x, y, w, h, area per row) after closing the mask with a kernel a
     few strokes wide, so that the strokes of one impression join."""
     k = max(3, int(max(mask.shape) / 64))
@@ -146,7 +146,7 @@ def ink_colours(
 def _boxes(mask: NDArray[np.uint8]) -> list[list[int]]:
     return [
         [int(x), int(y), int(x + bw), int(y + bh)]
-        for x, y, bw, bh, area in _blobs(mask)
+        for x, y, bw, bh, area in blobs(mask)
         if area >= 12
     ]
 
@@ -224,15 +224,23 @@ def _regions(
             continue
         if float(mask[y0:y1, x0:x1].mean() / 255) < 0.03:
             continue
-        centrality = 1 - min(
-            1.0, float(np.hypot((x0 + x1) / 2 / w - 0.5, (y0 + y1) / 2 / h - 0.5)) * 1.6
-        )
-        score = (bw * bh / (h * w)) ** 0.5 * (0.35 + centrality)
+        score = prominence((x0, y0, x1, y1), ink.shape)
         pad = int(PAD * max(bw, bh))
         box = (max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad))
         left, top, right, bottom = (round(v / scale) for v in box)
         regions.append(StampRegion((left, top, right - left, bottom - top), score))
     return regions
+
+
+def prominence(corners: tuple[float, float, float, float], frame: tuple[int, ...]) -> float:
+    """How likely an impression spanning `corners` (x0, y0, x1, y1) is the one a photo of
+    `frame` (height, width) was taken of: large and near the centre of the frame."""
+    x0, y0, x1, y1 = corners
+    h, w = frame[:2]
+    centrality = 1 - min(
+        1.0, float(np.hypot((x0 + x1) / 2 / w - 0.5, (y0 + y1) / 2 / h - 0.5)) * 1.6
+    )
+    return float(((x1 - x0) * (y1 - y0) / (h * w)) ** 0.5 * (0.35 + centrality))
 
 
 def crop_bounds(
@@ -255,12 +263,33 @@ def crop(rgb: NDArray[np.uint8], box: tuple[int, int, int, int]) -> NDArray[np.u
     return np.ascontiguousarray(rgb[y0:y1, x0:x1])
 
 
+@dataclass(frozen=True)
+class Frame:
+    """Where a searched crop lies on its photo: the photo's shape, the box searched and the
+    shape the crop was worked on at (its ink map's), to carry points from one to the other."""
+
+    photo: tuple[int, ...]
+    box: tuple[int, int, int, int]
+    working: tuple[int, ...]
+
+    def to_photo(self, points: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Points (N x 2) at the crop's working size, in the photo's pixels."""
+        left, top, right, _ = crop_bounds(self.photo, self.box)
+        scale = (right - left) / max(1, self.working[1])
+        return np.asarray(points, dtype=np.float64) * scale + (left, top)
+
+    def prominence(self, corners: tuple[float, float, float, float]) -> float:
+        """`prominence` on the photo of what spans `corners` (x0, y0, x1, y1) on the crop,
+        cut to the photo."""
+        (x0, y0), (x1, y1) = self.to_photo(np.array(corners, dtype=np.float64).reshape(2, 2))
+        height, width = self.photo[:2]
+        x0, x1 = np.clip((x0, x1), 0, width)
+        y0, y1 = np.clip((y0, y1), 0, height)
+        return prominence((x0, y0, x1, y1), self.photo)
+
+
 def outline_in_photo(
-    specimen_ink: NDArray[np.uint8],
-    query_to_specimen: NDArray[np.float64],
-    query_ink_shape: tuple[int, ...],
-    photo_shape: tuple[int, ...],
-    box: tuple[int, int, int, int],
+    specimen_ink: NDArray[np.uint8], query_to_specimen: NDArray[np.float64], frame: Frame
 ) -> list[tuple[float, float]] | None:
     """Where a verified specimen lies on the photo: the corners of its ink's extent, carried
     from the specimen's working frame onto the photo's crop (the inverse of verification's
@@ -276,10 +305,8 @@ def outline_in_photo(
         to_query = np.linalg.inv(query_to_specimen)
     except np.linalg.LinAlgError:
         return None
-    in_query = cv2.perspectiveTransform(corners, to_query)[0]
-    left, top, right, _ = crop_bounds(photo_shape, box)
-    scale = (right - left) / max(1, query_ink_shape[1])
-    return [(round(left + x * scale, 1), round(top + y * scale, 1)) for x, y in in_query]
+    in_photo = frame.to_photo(cv2.perspectiveTransform(corners, to_query)[0])
+    return [(round(float(x), 1), round(float(y), 1)) for x, y in in_photo]
 
 
 def specimen_box(rgb: NDArray[np.uint8]) -> tuple[int, int, int, int]:
@@ -291,7 +318,7 @@ def specimen_box(rgb: NDArray[np.uint8]) -> tuple[int, int, int, int]:
     """
     small, scale = resize_max(rgb, WORK_SIDE)
     h, w = small.shape[:2]
-    stats = _blobs(_ink_mask(ink_map(flatten(small))))
+    stats = blobs(_ink_mask(ink_map(flatten(small))))
     parts = [(x, y, x + bw, y + bh) for x, y, bw, bh, area in stats if area >= SPECK * h * w]
     if not parts:
         return 0, 0, rgb.shape[1], rgb.shape[0]

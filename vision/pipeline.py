@@ -117,8 +117,11 @@ class DecisionModel:
     min_word: float = 0.6  # the photo's correlation with the specimen in its weakest word
     min_covered: float = 0.9  # share of the specimen's ink the searched box shows
     # share of the box's ink outside the specimen from which the box holds another impression
-    # too, and the answer may be about that one rather than the stamp photographed
+    # too, and the answer may be about that one rather than the stamp photographed ...
     max_unexplained: float = 0.3
+    # ... unless the photo was plainly taken of the specimen's impression: the other one's
+    # prominence (size, nearness to the photo's centre) is below this share of the specimen's
+    max_rival: float = 0.7
 
     def admits(self, first: Ranked, evidence: TwinEvidence) -> bool:
         """Whether the first result may be called a match at all, whatever its probability."""
@@ -133,7 +136,10 @@ class DecisionModel:
         held = (
             ("part_shown", evidence.covered < self.min_covered),
             ("word_differs", evidence.word < self.min_word),
-            ("other_ink", evidence.unexplained >= self.max_unexplained),
+            (
+                "other_ink",
+                evidence.unexplained >= self.max_unexplained and evidence.rival >= self.max_rival,
+            ),
         )
         return [name for name, holds in held if holds]
 

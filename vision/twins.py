@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -38,6 +39,7 @@ from numpy.typing import NDArray
 from vision.features import Shape, StampFeatures
 from vision.fields import lines_mask, words
 from vision.kept import Kept
+from vision.localise import blobs
 from vision.verify import align, homography_from
 
 SCALE = 0.5  # pixels are compared at half the working size: a quarter of the work
@@ -310,14 +312,17 @@ class TwinEvidence:
     how little the photo looked like it in those places (its lowest likeness); zero when it
     met no rival. How well the photo looks like it in that specimen's least alike word
     (`weakest_word`), rival or none. How much of the specimen the searched box shows, and
-    how much of the box's ink lies outside the specimen's outline on the photo (`coverage`).
-    The last three are zero when the first result is not verified."""
+    how much of the box's ink lies outside the specimen's outline on the photo (`coverage`),
+    and how likely the photo was taken of that other ink rather than of the specimen's
+    impression: its prominence on the photo (large, central) over the specimen's. The last
+    four are zero when the first result is not verified."""
 
     margin: float = 0.0
     likeness: float = 0.0
     word: float = 0.0
     covered: float = 0.0
     unexplained: float = 0.0
+    rival: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -471,11 +476,24 @@ def weakest_word(
     return min(judged, default=0.0)
 
 
+class Coverage(NamedTuple):
+    """What `coverage` measures: how much of a verified specimen's ink the searched box
+    shows (0..1) and how much of the box's ink lies outside the specimen's outline (0..1);
+    where the specimen's outline lies on the photo's crop and where the largest group of
+    the ink outside it does (x0, y0, x1, y1 at the crop's working size; None when the box
+    holds no ink outside it)."""
+
+    covered: float
+    unexplained: float
+    own: tuple[float, float, float, float]
+    beside: tuple[float, float, float, float] | None
+
+
 def coverage(
     query_ink: NDArray[np.uint8], contender: Contender, shape: Shape | None = None
-) -> tuple[float, float]:
-    """How much of a verified specimen's ink the searched box shows (0..1), and how much of
-    the box's ink lies outside the specimen's outline on the photo (0..1).
+) -> Coverage:
+    """How much of a verified specimen's ink the searched box shows, how much of the box's
+    ink lies outside the specimen's outline on the photo, and where.
 
     A match is about the whole impression searched. A box that shows part of a stamp may
     miss the very word (a BCP name) that tells it from a stamp not in the library; a box
@@ -489,19 +507,40 @@ def coverage(
     and 7.5% to 68.5% and 65.5%, with 0.75% and 0.25% of unknown stamps matched (1.25% and
     0% before). Of the wrong first results whose weakest word looked like the specimen, two
     thirds were a genuine stamp overlapping the one photographed, the rest mostly stamps
-    cut off at the photo's edge. `shape` as for `weakest_word`."""
+    cut off at the photo's edge. Where the other ink lies says which of the two impressions
+    the photo was more likely taken of (`vision.localise.Frame.prominence`). `shape` as for
+    `weakest_word`."""
     ink = contender.features.ink
     h, w = ink.shape
     qh, qw = query_ink.shape[:2]
     shown = _warp_mask(np.ones((qh, qw), dtype=bool), contender.query_to_specimen, (h, w))
     inked = ink >= MIN_INK
     covered = float((shown & inked).sum() / max(int(inked.sum()), 1))
-    outline = _outline((shape or shape_of(contender.features)).hull, ink.shape)
+    hull = (shape or shape_of(contender.features)).hull
+    outline = _outline(hull, ink.shape)
     back = np.asarray(np.linalg.inv(contender.query_to_specimen), dtype=np.float64)
     inside = _warp_mask(outline, back, (qh, qw))
     photo = np.where(query_ink >= MIN_INK, query_ink, 0).astype(np.float64)
     unexplained = float(photo[~inside].sum() / max(float(photo.sum()), 1e-6))
-    return covered, unexplained
+    corners = (
+        cv2.perspectiveTransform(hull.reshape(1, -1, 2).astype(np.float64), back)[0]
+        if hull is not None
+        else np.array([[0.0, 0.0], [qw, qh]], dtype=np.float64)
+    )
+    own = (*corners.min(axis=0), *corners.max(axis=0))
+    return Coverage(covered, unexplained, own, _largest_group(photo > 0, ~inside))
+
+
+def _largest_group(
+    inked: NDArray[np.bool_], outside: NDArray[np.bool_]
+) -> tuple[float, float, float, float] | None:
+    """The extent (x0, y0, x1, y1) of the largest group of inked pixels outside an outline,
+    its strokes joined as `vision.localise` joins an impression's; None without any."""
+    groups = blobs((inked & outside).astype(np.uint8) * 255)
+    if not len(groups):
+        return None
+    x, y, width, height, _ = (float(v) for v in groups[int(np.argmax(groups[:, 4]))])
+    return x, y, x + width, y + height
 
 
 def _outline(hull: NDArray[np.int32] | None, size: tuple[int, ...]) -> NDArray[np.bool_]:

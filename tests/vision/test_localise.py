@@ -64,8 +64,10 @@ def test_decisions_follow_the_model_and_thresholds() -> None:
     # not look like it in one of its words, or the box holds another impression beside it
     assert decide(strong, replace(seen, covered=0.6), model)[0] == "uncertain"
     assert decide(strong, replace(seen, word=0.3), model)[0] == "uncertain"
-    assert decide(strong, replace(seen, unexplained=0.5), model)[0] == "uncertain"
-    assert decide(strong, replace(seen, unexplained=0.1), model)[0] == "match"
+    assert decide(strong, replace(seen, unexplained=0.5, rival=0.9), model)[0] == "uncertain"
+    assert decide(strong, replace(seen, unexplained=0.1, rival=0.9), model)[0] == "match"
+    # other ink in the box, but the photo was plainly taken of the result's impression
+    assert decide(strong, replace(seen, unexplained=0.5, rival=0.3), model)[0] == "match"
     # a first result that does not clearly win over its near-twin is not a match
     near_twins = DecisionModel(coefficients=(0, 0, 0, 0, 0, 4.0, 0, 0, 0, 0), match=0.9)
     assert decide(strong, replace(seen, margin=1.5), near_twins)[0] == "match"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
 from vision import twins
 from vision.features import StampFeatures, stamp_features
 from vision.fields import variable_lines
-from vision.localise import crop, primary_crop, specimen_box
+from vision.localise import Frame, crop, primary_crop, specimen_box
 from vision.synth.design import StampDesign
 from vision.synth.photo import render_photo, render_specimen
 from vision.synth.world import SyntheticWorld
@@ -189,6 +190,41 @@ def test_coverage_tells_a_box_that_shows_part_of_the_stamp_or_holds_another() ->
     assert measured["whole"][0] > 0.95 and measured["whole"][1] < 0.1, measured
     assert 0.3 < measured["cut"][0] < 0.75, measured
     assert measured["beside"][0] > 0.95 and measured["beside"][1] > 0.3, measured
+    # where: the specimen on the left of the box, the other stamp's ink on the right
+    shown = measured["beside"]
+    width = stamp_features(beside).ink.shape[1]
+    assert shown.beside is not None, shown
+    assert shown.own[2] < 0.6 * width and shown.beside[0] > 0.45 * width, shown
+
+
+def test_the_more_prominent_of_two_impressions_in_a_box_is_the_one_photographed() -> None:
+    """Of two stamps found in one box, the photo was more likely taken of the larger one
+    nearer its centre: the other (smaller) stamp's prominence against the specimen's (the
+    decision's `rival`) is small when the specimen is centred in the photo, and large when
+    the other is."""
+    design = 6
+    specimen = stamp_features(WORLD.specimen(design))
+    stamp, _ = primary_crop(WORLD.query_of(design, "scan", 7).photo.rgb)
+    other = crop(WORLD.specimen(20), specimen_box(WORLD.specimen(20)))
+    other = cv2.resize(other, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)  # a smaller stamp
+    height = max(stamp.shape[0], other.shape[0])
+    box_rgb = np.full((height, stamp.shape[1] + other.shape[1] + 20, 3), 250, np.uint8)
+    box_rgb[: stamp.shape[0], : stamp.shape[1]] = stamp
+    box_rgb[: other.shape[0], stamp.shape[1] + 20 :] = other
+    query = stamp_features(box_rgb)
+    to_specimen, _ = align(query, specimen)
+    assert to_specimen is not None
+    shown = coverage(query.ink, Contender(specimen, to_specimen))
+    assert shown.beside is not None
+    box_h, box_w = box_rgb.shape[:2]
+    rivals = {}
+    # the box on a photo twice its size, with the specimen's stamp at its centre, or the other
+    photo = (2 * box_h, 2 * box_w, 3)
+    middles = {"specimen": stamp.shape[1] // 2, "other": box_w - other.shape[1] // 2}
+    for centred, middle in middles.items():
+        frame = Frame(photo, (box_w - middle, box_h // 2, box_w, box_h), query.ink.shape)
+        rivals[centred] = frame.prominence(shown.beside) / frame.prominence(shown.own)
+    assert rivals["specimen"] < 0.7 <= rivals["other"], rivals
 
 
 def test_a_rival_bearing_the_photos_own_date_does_not_win_on_it() -> None:
