@@ -20,13 +20,14 @@ from app.core.catalogue import note_change
 from app.core.models import SpecimenVectors
 from app.core.settings import Settings
 from app.main import create_app
-from app.search import SearchFilters
+from app.search import TWIN_MARGIN, WORDS_ALIKE, Match, SearchFilters, settle_twins
 from tests.conftest import signed_in, specimen_upload
 from tests.test_cli import run
-from vision.features import StampFeatures
+from vision.features import StampFeatures, stamp_features
 from vision.imageio import encode_jpeg, encode_png
-from vision.localise import find_stamps
+from vision.localise import find_stamps, primary_crop
 from vision.synth.world import Query, SyntheticWorld
+from vision.verify import Verification, align
 
 WORLD = SyntheticWorld(seed=5, specimens=8)
 
@@ -462,3 +463,32 @@ def test_a_page_with_two_stamps_gives_a_result_set_per_stamp(library: Any, tmp_p
         printed["stamps"][0]["matches"][0]["specimen_id"],
     } == firsts
     assert printed["timings_ms"]["total"] >= printed["timings_ms"]["verify"] > 0
+
+
+def test_a_first_result_unlike_the_photo_in_a_word_gives_way_to_one_like_it_in_all() -> None:
+    """The near-twin round meets only results of close score. The exit stamp of the BCP
+    whose entry stamp was photographed, ranked far above it, looks unlike the photo in its
+    direction word: the entry stamp, which the photo looks like in every word, takes first
+    place, and the evidence says how the photo sides with it against the other."""
+    world = SyntheticWorld(seed=3, specimens=40)
+    photographed, other = 6, 7  # near-twins (see tests/vision/test_twins.py)
+    assert world.designs[photographed].bcp_code == world.designs[other].bcp_code
+    cropped, _ = primary_crop(world.query_of(photographed, "scan", 7).photo.rgb)
+    query = stamp_features(cropped)
+    features, checks = {}, {}
+    for design in (photographed, other):
+        features[design] = stamp_features(world.specimen(design))
+        homography, inliers = align(query, features[design])
+        assert homography is not None
+        checks[design] = Verification(True, inliers, 0.5, homography)
+    far_above = [  # beyond the near-twin round's margin
+        Match(other, 30.0, 0.9, 1.0, True, checks[other].inliers, 0.5),
+        Match(photographed, 30.0 - 2 * TWIN_MARGIN, 0.9, 1.0, True, 40, 0.5),
+    ]
+    ranked, evidence = settle_twins(query.ink, far_above, features, checks)
+    assert [m.specimen_id for m in ranked] == [photographed, other]
+    assert evidence.word >= WORDS_ALIKE and evidence.margin > 0, evidence
+    # the photographed design first already: it stays, its words alike
+    ranked, evidence = settle_twins(query.ink, far_above[::-1], features, checks)
+    assert [m.specimen_id for m in ranked] == [photographed, other]
+    assert evidence.word >= WORDS_ALIKE
