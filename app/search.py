@@ -445,7 +445,9 @@ def settle_twins(
     frame: Frame | None = None,
 ) -> tuple[list[Match], TwinEvidence]:
     """The first verified results of close score meet in pairs; the one the photo sides with
-    most, where the specimens differ, takes first place (see `vision.twins`).
+    most, where the specimens differ, takes first place (see `vision.twins`). A first result
+    the photo does not look like in one of its words then gives way to a later one it looks
+    like in every word and sides with against the first (`_alike_instead`).
 
     Also how clearly the first result won: over the others it met, or over the next verified
     result when no other came close enough to meet it (nothing when there is no second
