@@ -22,7 +22,7 @@ from index import DescriptorIndex, Neighbours, SpecimenIndex
 from index.specimen_index import IndexPlan
 from ingestion.vectors import Indexer, features_of, vector_ids
 from vision.embedder import Embedder
-from vision.features import StampFeatures
+from vision.features import Shape, StampFeatures
 from vision.imageio import ImageLimits, decode_image
 from vision.kept import Kept
 from vision.localise import PAD, Frame, find_stamps, outline_in_photo
@@ -74,7 +74,7 @@ MAX_STAMPS = 4  # impressions on one photo that a search reports
 # differs in one (most unknown stamps): on the bench the twins stage took 29 -> 36 ms p50,
 # 82 -> 143 ms p95.
 WORD_ROUND = 12
-WORDS_ALIKE = 0.6
+WORDS_ALIKE = DecisionModel.min_word
 # Near-twins: up to this many first verified results, within the margin of the first's fused
 # score, meet in pairs; the one the photo sides with most takes first place (see settle_twins).
 TWIN_ROUND = 5
@@ -488,7 +488,7 @@ def settle_twins(
     top = next((contender for m, contender in verified if m is ranked[0]), None)
     if top is None:
         return ranked, twins
-    shape = shapes.of(top) if shapes is not None else shape_of(top.features)
+    shape = _shape(top, shapes)
     word = weakest_word(query_ink, top, shape)
     if word < WORDS_ALIKE and (
         alike := _alike_instead(query_ink, ranked, verified, top, alignments, shapes)
@@ -496,7 +496,7 @@ def settle_twins(
         instead, contender, word, twins = alike
         ranked = [instead, *(m for m in ranked if m is not instead)]
         top = contender
-        shape = shapes.of(top) if shapes is not None else shape_of(top.features)
+        shape = _shape(top, shapes)
     shown = coverage(query_ink, top, shape)
     rival = (
         frame.prominence(shown.beside) / max(frame.prominence(shown.own), 1e-6)
@@ -510,6 +510,11 @@ def settle_twins(
         unexplained=shown.unexplained,
         rival=rival,
     )
+
+
+def _shape(contender: Contender, shapes: KeptShapes | None) -> Shape:
+    """A contender's words and outline: kept between searches where `shapes` keeps them."""
+    return shapes.of(contender) if shapes is not None else shape_of(contender.features)
 
 
 def _alike_instead(
@@ -529,8 +534,7 @@ def _alike_instead(
         contender = contenders.get(id(m))
         if contender is None:
             continue
-        shape = shapes.of(contender) if shapes is not None else shape_of(contender.features)
-        word = weakest_word(query_ink, contender, shape)
+        word = weakest_word(query_ink, contender, _shape(contender, shapes))
         if word < WORDS_ALIKE:
             continue
         met = head_to_head(query_ink, [contender, first], alignments)
