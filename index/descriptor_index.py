@@ -89,10 +89,23 @@ class Neighbours:
         """(query, specimen) keypoint pairs: each query descriptor's nearest of that specimen,
         when it lies within PAIRED of the descriptor's best neighbour's distance. Down a long
         neighbour list, a small library's every specimen turns up at some distance; those
-        pairs would only bury the good ones under outliers."""
+        pairs would only bury the good ones under outliers.
+
+        One to one: a specimen keypoint that several query descriptors name (a dot, a blob,
+        a mark the stamp repeats) pairs only with the nearest of them. Many pairs onto a few
+        points are a consensus RANSAC can prefer, the photo collapsed onto those points, which
+        no camera gives: the specimen then went unverified however many good pairs it had.
+        Replayed on validation worlds 7777 and 7778 (200 phone, 200 hard, 200 unknown photos
+        each), the right design came first for 1 and 5 more phone photos (hard: -1 and +4),
+        phone photos decided `match` went 154 -> 156 and 150 -> 151, unknown stamps matched
+        stayed 0 and 1; verification took no longer (fewer pairs to fit)."""
         rows, cols = np.nonzero((self.specimen == specimen_id) & self._paired)
         first = np.unique(rows, return_index=True)[1]
-        return rows[first].astype(np.int64), self.keypoint[rows[first], cols[first]]
+        rows, cols = rows[first], cols[first]
+        keypoints = self.keypoint[rows, cols]
+        nearest_first = np.argsort(self.distance[rows, cols], kind="stable")
+        once = np.sort(nearest_first[np.unique(keypoints[nearest_first], return_index=True)[1]])
+        return rows[once].astype(np.int64), keypoints[once]
 
     @cached_property
     def _paired(self) -> NDArray[np.bool_]:
