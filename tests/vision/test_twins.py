@@ -44,6 +44,20 @@ def photographed_features(design: StampDesign, split: str) -> StampFeatures:
     return features_of(photo.rgb)
 
 
+def card_features(rgb: np.ndarray) -> StampFeatures:
+    """A specimen card's features as ingestion stores them: the stamp cropped, with its
+    variable lines (date, counter)."""
+    specimen = crop(rgb, specimen_box(rgb))
+    features = stamp_features(specimen)
+    return replace(features, variable=variable_lines([(specimen, features.ink)])[0])
+
+
+def with_made_up_name(design: StampDesign) -> StampDesign:
+    """`design` naming a made-up place of as many letters as its own."""
+    place, rest = design.bcp_name.split(" ", 1)
+    return replace(design, design_id="made-up", bcp_name=f"{MADE_UP[: len(place)]} {rest}")
+
+
 def scan_and_twins(photographed: int, twin: int) -> tuple[StampFeatures, list[Contender]]:
     """A scan of `photographed`, and its twin and itself as verified contenders (by design
     number), in that order."""
@@ -147,11 +161,8 @@ def test_a_stamp_naming_another_bcp_looks_less_like_the_specimen_in_its_weakest_
     gaps = []
     for index in indices:
         design = WORLD.designs[index]
-        place, rest = design.bcp_name.split(" ", 1)  # another place of as many letters
-        made_up = replace(design, design_id="made-up", bcp_name=f"{MADE_UP[: len(place)]} {rest}")
-        specimen = crop(WORLD.specimen(index), specimen_box(WORLD.specimen(index)))
-        features = stamp_features(specimen)
-        features = replace(features, variable=variable_lines([(specimen, features.ink)])[0])
+        made_up = with_made_up_name(design)
+        features = card_features(WORLD.specimen(index))
         for split in ("scan", "phone"):
             words = []
             for photographed in (design, made_up):
@@ -174,11 +185,8 @@ def test_a_stroke_of_another_stamp_across_the_name_is_not_taken_for_another_name
     looked unlike its own (0.18)."""
     index = 6
     design = WORLD.designs[index]
-    place, rest = design.bcp_name.split(" ", 1)
-    made_up = replace(design, design_id="made-up", bcp_name=f"{MADE_UP[: len(place)]} {rest}")
-    specimen = crop(WORLD.specimen(index), specimen_box(WORLD.specimen(index)))
-    features = stamp_features(specimen)
-    features = replace(features, variable=variable_lines([(specimen, features.ink)])[0])
+    made_up = with_made_up_name(design)
+    features = card_features(WORLD.specimen(index))
     inking = WORLD.specimen_inking(index)  # the library card's, so only the name differs
     card = render_specimen(made_up, inking.date, inking.counter, seed=WORLD.seed * 100_003 + index)
     renamed = stamp_features(crop(card, specimen_box(card)))
@@ -283,9 +291,7 @@ def test_a_rival_bearing_the_photos_own_date_does_not_win_on_it() -> None:
         ]
         contenders = []
         for rgb in images:
-            specimen = crop(rgb, specimen_box(rgb))
-            features = stamp_features(specimen)
-            features = replace(features, variable=variable_lines([(specimen, features.ink)])[0])
+            features = card_features(rgb)
             assert features.variable is not None and len(features.variable) >= 1
             to_specimen, _ = align(query, features)
             assert to_specimen is not None
